@@ -1,0 +1,178 @@
+"""Validated chain parameters and the calls into the compiled kernels.
+
+A :class:`ChainParams` holds start, transition and end probabilities together
+with the log and transposed copies the kernels need, so a model computes them
+once per parameter change rather than once per call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmm_core import _baumwelch, _forward, _viterbi
+from hmm_core._config import effective_n_threads
+from hmm_core._validation import (
+    check_endprob,
+    check_log_frameprob,
+    check_probability_vector,
+    check_transmat,
+    log,
+)
+
+# Memory allowed for per-chunk E-step accumulators (bytes).
+_CHUNK_BUDGET = 64 * 2**20
+_MAX_CHUNKS = 64
+
+
+class ChainParams:
+    """Start, transition and (optional) end probabilities of an HMM.
+
+    Parameters
+    ----------
+    startprob : array-like of shape (n_components,)
+    transmat : array-like of shape (n_components, n_components)
+    endprob : array-like of shape (n_components,), optional
+        Probability of stopping after each state. When given, each row of
+        ``transmat`` plus ``endprob`` sums to one.
+    """
+
+    def __init__(self, startprob, transmat, endprob=None):
+        self.startprob = check_probability_vector(startprob, "startprob")
+        n = self.startprob.shape[0]
+        self.endprob = None if endprob is None else check_endprob(endprob, n)
+        self.transmat = check_transmat(transmat, n, self.endprob)
+        self.n_components = n
+        self.log_startprob = log(self.startprob)
+        self.log_transmat = log(self.transmat)
+        self.log_endprob = (
+            np.zeros(n) if self.endprob is None else np.ascontiguousarray(log(self.endprob))
+        )
+
+    @classmethod
+    def from_logs(cls, log_startprob, transmat, log_endprob=None):
+        """Build from the functional API's arguments (already validated)."""
+        self = cls.__new__(cls)
+        self.log_startprob = log_startprob
+        self.startprob = np.exp(log_startprob)
+        self.transmat = transmat
+        self.log_transmat = log(transmat)
+        self.n_components = transmat.shape[0]
+        if log_endprob is None:
+            self.endprob = None
+            self.log_endprob = np.zeros(self.n_components)
+        else:
+            self.endprob = np.exp(log_endprob)
+            self.log_endprob = log_endprob
+        return self
+
+    # Kernel calls: ``log_frameprob`` is (T_total, N) float64 C-contiguous and
+    # ``offsets`` int64, both already validated.
+
+    def loglik(self, log_frameprob, offsets, n_threads=None):
+        """Per-sequence log-likelihoods (O(N) memory per sequence)."""
+        out = np.empty(offsets.shape[0] - 1)
+        _forward.forward_loglik(
+            log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
+            self.log_endprob, out, effective_n_threads(n_threads),
+        )
+        return out
+
+    def forward(self, log_frameprob, offsets, n_threads=None):
+        """Per-sequence log-likelihoods and the (T, N) forward lattice."""
+        out = np.empty(offsets.shape[0] - 1)
+        log_alpha = np.empty_like(log_frameprob)
+        _forward.forward_lattice(
+            log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
+            self.log_endprob, log_alpha, out, effective_n_threads(n_threads),
+        )
+        return out, log_alpha
+
+    def backward(self, log_frameprob, offsets, n_threads=None):
+        """The (T, N) backward lattice."""
+        log_beta = np.empty_like(log_frameprob)
+        _forward.backward_lattice(
+            log_frameprob, offsets, np.ascontiguousarray(self.transmat.T), self.log_transmat,
+            self.log_endprob, log_beta, effective_n_threads(n_threads),
+        )
+        return log_beta
+
+    def posteriors(self, log_frameprob, offsets, n_threads=None):
+        """Per-sequence log-likelihoods and (T, N) state posteriors."""
+        out = np.empty(offsets.shape[0] - 1)
+        post = np.empty_like(log_frameprob)
+        _baumwelch.posteriors(
+            log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
+            self.log_endprob, post, out, effective_n_threads(n_threads),
+        )
+        return out, post
+
+    def viterbi(self, log_frameprob, offsets, n_threads=None):
+        """Per-sequence best-path log-probabilities and the concatenated paths."""
+        logprob = np.empty(offsets.shape[0] - 1)
+        path = np.empty(log_frameprob.shape[0], dtype=np.int64)
+        _viterbi.viterbi(
+            log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
+            logprob, path, effective_n_threads(n_threads),
+        )
+        return logprob, path
+
+    def estep(self, log_frameprob, offsets, n_threads=None):
+        """Posteriors and expected counts summed over the batch.
+
+        Returns
+        -------
+        dict
+            ``loglik`` (n_seq,), ``posteriors`` (T, N), ``start_counts`` (N,),
+            ``trans_counts`` (N, N), ``end_counts`` (N,).
+        """
+        n = self.n_components
+        chunks = make_chunks(offsets, n)
+        n_chunks = chunks.shape[0] - 1
+        loglik = np.empty(offsets.shape[0] - 1)
+        post = np.empty_like(log_frameprob)
+        start = np.empty((n_chunks, n))
+        trans = np.empty((n_chunks, n, n))
+        end = np.empty((n_chunks, n))
+        _baumwelch.estep(
+            log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
+            self.log_transmat, self.log_endprob, post, loglik, start, trans, end,
+            effective_n_threads(n_threads),
+        )
+        return {
+            "loglik": loglik,
+            "posteriors": post,
+            "start_counts": start.sum(axis=0),
+            "trans_counts": trans.sum(axis=0),
+            "end_counts": end.sum(axis=0),
+        }
+
+    def path_logprob(self, log_frameprob, offsets, path):
+        """log P(x, path) of given state paths, one value per sequence."""
+        n_frames = log_frameprob.shape[0]
+        starts = offsets[:-1]
+        frame_terms = log_frameprob[np.arange(n_frames), path]
+        trans_terms = np.empty(n_frames)
+        trans_terms[1:] = self.log_transmat[path[:-1], path[1:]]
+        trans_terms[starts] = self.log_startprob[path[starts]]
+        total = np.add.reduceat(frame_terms + trans_terms, starts)
+        return total + self.log_endprob[path[offsets[1:] - 1]]
+
+
+def make_chunks(offsets: np.ndarray, n_components: int) -> np.ndarray:
+    """Split sequences into E-step chunks of roughly equal frame counts.
+
+    The split depends only on the lengths and the number of states, never on
+    the thread count, so the summed statistics are the same for any thread count.
+    """
+    n_seq = offsets.shape[0] - 1
+    per_chunk_bytes = 8 * n_components * (n_components + 2)
+    n_chunks = int(min(n_seq, _MAX_CHUNKS, max(1, _CHUNK_BUDGET // per_chunk_bytes)))
+    targets = np.linspace(0, offsets[-1], n_chunks + 1)[1:-1]
+    bounds = np.searchsorted(offsets, targets, side="left")
+    bounds = np.unique(np.concatenate(([0], bounds, [n_seq])).astype(np.int64))
+    return np.ascontiguousarray(bounds[(bounds >= 0) & (bounds <= n_seq)])
+
+
+def check_frames(log_frameprob, n_components: int):
+    """Validate a user-supplied (T, N) emission log-likelihood matrix."""
+    return check_log_frameprob(log_frameprob, n_components)

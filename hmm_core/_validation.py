@@ -1,0 +1,156 @@
+"""Argument checks shared by the functional API and the models.
+
+Every check raises ``ValueError`` naming the argument and what was expected,
+and returns arrays in exactly the layout the kernels declare (C-contiguous
+float64, int64 offsets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Probability vectors must sum to one within this absolute tolerance.
+SUM_TOL = 1e-6
+
+
+def as_float_array(value, name: str, ndim: int) -> np.ndarray:
+    """Return ``value`` as a C-contiguous float64 array of ``ndim`` dimensions."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real, got complex values")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def check_lengths(lengths, n_samples: int) -> np.ndarray:
+    """Turn ``lengths`` into sequence ``offsets`` (int64, ``n_seq + 1`` entries).
+
+    ``None`` means a single sequence of ``n_samples`` frames.
+    """
+    if n_samples == 0:
+        raise ValueError("X is empty: expected at least one frame")
+    if lengths is None:
+        return np.array([0, n_samples], dtype=np.int64)
+    arr = np.asarray(lengths)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"lengths must be a non-empty 1-D sequence, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
+            arr == np.round(arr)
+        ):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"lengths must hold integers, got dtype {arr.dtype}")
+    if np.any(arr <= 0):
+        raise ValueError("lengths must be positive: an empty sequence has no frames")
+    total = int(arr.sum())
+    if total != n_samples:
+        raise ValueError(
+            f"lengths must sum to the number of frames in X ({n_samples}), got {total}"
+        )
+    offsets = np.zeros(arr.size + 1, dtype=np.int64)
+    np.cumsum(arr, out=offsets[1:])
+    return offsets
+
+
+def check_probability_vector(value, name: str, n: int | None = None) -> np.ndarray:
+    """A 1-D vector of probabilities that sums to one."""
+    arr = as_float_array(value, name, 1)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative")
+    if abs(arr.sum() - 1.0) > SUM_TOL:
+        raise ValueError(f"{name} must sum to 1, got {arr.sum():.10g}")
+    return arr
+
+
+def check_log_probability_vector(value, name: str, n: int | None = None) -> np.ndarray:
+    """A 1-D vector of log-probabilities (``-inf`` allowed) whose exponentials sum to one."""
+    arr = as_float_array(value, name, 1)
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+        raise ValueError(f"{name} must not contain NaN or +inf")
+    if np.any(arr > 0):
+        raise ValueError(f"{name} holds log-probabilities: every entry must be <= 0")
+    total = np.exp(arr).sum()
+    if abs(total - 1.0) > SUM_TOL:
+        raise ValueError(f"exp({name}) must sum to 1, got {total:.10g}")
+    return arr
+
+
+def check_transmat(value, n: int | None = None, endprob=None, name: str = "transmat"):
+    """An (N, N) row-stochastic matrix; with ``endprob``, rows plus end probability sum to 1."""
+    arr = as_float_array(value, name, 2)
+    if arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative")
+    sums = arr.sum(axis=1)
+    if endprob is not None:
+        sums = sums + endprob
+        what = f"rows of {name} plus endprob"
+    else:
+        what = f"rows of {name}"
+    bad = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOL)
+    if bad.size:
+        raise ValueError(f"{what} must sum to 1; row {bad[0]} sums to {sums[bad[0]]:.10g}")
+    return arr
+
+
+def check_endprob(value, n: int, name: str = "endprob") -> np.ndarray:
+    """Probabilities of stopping after each state (each in [0, 1])."""
+    arr = as_float_array(value, name, 1)
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have length {n}, got {arr.shape[0]}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        raise ValueError(f"{name} must hold probabilities in [0, 1]")
+    if not np.any(arr > 0):
+        raise ValueError(f"{name} must let at least one state end")
+    return arr
+
+
+def check_log_frameprob(value, n: int | None = None, name: str = "log_frameprob"):
+    """A (T, N) matrix of emission log-likelihoods: finite or ``-inf``."""
+    arr = as_float_array(value, name, 2)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: expected at least one frame")
+    if n is not None and arr.shape[1] != n:
+        raise ValueError(f"{name} must have {n} columns (one per state), got {arr.shape[1]}")
+    if np.isnan(arr).any() or (arr == np.inf).any():
+        raise ValueError(f"{name} must not contain NaN or +inf (-inf means impossible)")
+    return arr
+
+
+def log(arr: np.ndarray) -> np.ndarray:
+    """Natural log with ``log(0) = -inf`` and no warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(arr)
+
+
+def check_random_state(seed) -> np.random.RandomState:
+    """``None`` -> NumPy's global RandomState, int -> a new seeded one, instance -> itself."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, (int, np.integer)):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")

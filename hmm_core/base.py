@@ -1,0 +1,479 @@
+"""The HMM estimator: chain parameters, EM, scoring and decoding.
+
+:class:`BaseHMM` is emission-agnostic. A model class supplies an
+:class:`~hmm_core.emissions.EmissionModel` through ``_make_emission`` and
+exposes that model's parameters under hmmlearn's attribute names.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+
+from hmm_core._chain import ChainParams
+from hmm_core._validation import check_lengths, check_random_state
+from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.monitor import ConvergenceMonitor
+
+__all__ = ["BaseHMM"]
+
+_DECODERS = ("viterbi", "map")
+
+
+def emission_attribute(name: str, doc: str) -> property:
+    """A model attribute stored on the model's emission object."""
+
+    def fget(self):
+        emission = self._get_emission()
+        if getattr(emission, name, None) is None:
+            raise AttributeError(name)
+        return getattr(emission, name)
+
+    def fset(self, value):
+        setattr(self._get_emission(), name, value)
+
+    def fdel(self):
+        setattr(self._get_emission(), name, None)
+
+    return property(fget, fset, fdel, doc)
+
+
+class BaseHMM:
+    """Hidden Markov model with an emission model supplied by a subclass.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of hidden states.
+    startprob_prior, transmat_prior, endprob_prior : float or array-like
+        Dirichlet concentrations (1 means no prior). They apply only where the
+        current probability is non-zero, so structural zeros stay zero.
+    algorithm : {"viterbi", "map"}
+        Decoder used by :meth:`decode` and :meth:`predict`.
+    random_state : int, RandomState or None
+        Seed of the initialisation and of :meth:`sample`.
+    n_iter : int
+        Maximum number of EM iterations.
+    tol : float
+        EM stops when the log-likelihood gain falls below ``tol``.
+    verbose : bool
+        Print one line per EM iteration.
+    params, init_params : str
+        hmmlearn letters of the parameters to update in EM and to initialise
+        before it: ``s`` start, ``t`` transitions (and end probabilities), and
+        the emission's letters.
+    end_state : bool
+        Initialise an explicit end state (``endprob_``). A model whose
+        ``endprob_`` was set by hand has one too.
+    n_threads : int or None
+        Threads for the kernels; default from ``omp_get_max_threads()``.
+    """
+
+    _emission_letters = ""
+
+    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
+                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
+                 verbose=False, params="st", init_params="st", end_state=False,
+                 endprob_prior=1.0, n_threads=None):
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.end_state = end_state
+        self.endprob_prior = endprob_prior
+        self.n_threads = n_threads
+
+    # ----------------------------------------------------------- estimator API
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep=True):
+        """Constructor parameters, as scikit-learn's ``get_params``.
+
+        Parameters
+        ----------
+        deep : bool
+            Unused; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters, as scikit-learn's ``set_params``.
+
+        Returns
+        -------
+        self
+        """
+        valid = set(self._get_param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -------------------------------------------------------------- internals
+    def _make_emission(self):
+        raise NotImplementedError
+
+    def _get_emission(self):
+        if "_emission" not in self.__dict__:
+            self._emission = self._make_emission()
+        return self._emission
+
+    def _sync_emission(self):
+        """Copy constructor settings that the emission reads (e.g. priors)."""
+
+    def _check_settings(self):
+        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
+            raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
+        if self.algorithm not in _DECODERS:
+            raise ValueError(f"algorithm must be one of {_DECODERS}, got {self.algorithm!r}")
+        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
+            raise ValueError(f"n_iter must be a non-negative integer, got {self.n_iter!r}")
+        letters = "st" + self._emission_letters
+        for name in ("params", "init_params"):
+            unknown = set(getattr(self, name)) - set(letters)
+            if unknown:
+                raise ValueError(f"{name} has unknown letters {sorted(unknown)}; "
+                                 f"valid letters are {letters!r}")
+
+    def _check(self):
+        """Validate every parameter; cache the kernels' view of the chain."""
+        self._check_settings()
+        for name in ("startprob_", "transmat_"):
+            if getattr(self, name, None) is None:
+                raise ValueError(f"{name} is not set: fit the model or assign it")
+        endprob = getattr(self, "endprob_", None)
+        chain = ChainParams(self.startprob_, self.transmat_, endprob)
+        if chain.n_components != self.n_components:
+            raise ValueError(f"startprob_ has {chain.n_components} states but n_components "
+                             f"is {self.n_components}")
+        self.startprob_, self.transmat_ = chain.startprob, chain.transmat
+        self.endprob_ = chain.endprob
+        self._sync_emission()
+        self._get_emission().check_params(self.n_components)
+        self._chain = chain
+        return chain
+
+    def _validate(self, X, lengths):
+        X = self._get_emission().check_X(X)
+        return X, check_lengths(lengths, X.shape[0])
+
+    def _prepare(self, X, lengths):
+        chain = self._check()
+        X, offsets = self._validate(X, lengths)
+        return chain, X, offsets, self._get_emission().log_frameprob(X)
+
+    def _init(self, X, random_state):
+        n = self.n_components
+        init = self.init_params
+        if "s" in init or getattr(self, "startprob_", None) is None:
+            self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
+        if "t" in init or getattr(self, "transmat_", None) is None:
+            self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
+            if self.end_state:
+                self.endprob_ = np.full(n, 1.0 / (n + 1))
+                self.transmat_ = self.transmat_ * (n / (n + 1.0))
+        elif self.end_state and getattr(self, "endprob_", None) is None:
+            raise ValueError("end_state=True needs endprob_ when 't' is not in init_params")
+        self._sync_emission()
+        self._get_emission().initialize(X, n, random_state, init)
+
+    # -------------------------------------------------------------------- EM
+    def fit(self, X, lengths=None):
+        """Estimate the parameters with Baum-Welch (EM).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observation sequences.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        self._sync_emission()
+        emission = self._get_emission()
+        X = emission.check_X(X)
+        offsets = check_lengths(lengths, X.shape[0])
+        random_state = check_random_state(self.random_state)
+        self._init(X, random_state)
+        chain = self._check()
+        X = emission.check_X(X)
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        for _ in range(self.n_iter):
+            stats = chain.estep(emission.log_frameprob(X), offsets, self.n_threads)
+            impossible = np.flatnonzero(~np.isfinite(stats["loglik"]))
+            if impossible.size:
+                raise ValueError(
+                    f"sequence {impossible[0]} has zero probability under the current "
+                    "parameters (check structural zeros and n_features); EM cannot proceed")
+            self._m_step(stats, X)
+            self.monitor_.report(float(stats["loglik"].sum()))
+            chain = self._check()
+            if self.monitor_.converged:
+                break
+        return self
+
+    def _m_step(self, stats, X):
+        params = self.params
+        if "s" in params:
+            self.startprob_ = dirichlet_map_rows(stats["start_counts"], self.startprob_prior,
+                                                 self.startprob_)
+        if "t" in params:
+            self._m_step_transitions(stats)
+        emission = self._get_emission()
+        if set(params) & set(self._emission_letters):
+            emission_stats = emission.empty_stats(self.n_components)
+            emission.accumulate(emission_stats, X, stats["posteriors"])
+            emission.m_step(emission_stats, params)
+
+    def _m_step_transitions(self, stats):
+        counts = stats["trans_counts"]
+        current = self.transmat_
+        prior = np.broadcast_to(np.asarray(self.transmat_prior, dtype=float), current.shape)
+        if self.endprob_ is None:
+            self.transmat_ = dirichlet_map_rows(counts, prior, current)
+            return
+        # The end state is one more column of each row.
+        end_prior = np.broadcast_to(np.asarray(self.endprob_prior, dtype=float),
+                                    (self.n_components,))
+        joint = dirichlet_map_rows(
+            np.column_stack([counts, stats["end_counts"]]),
+            np.column_stack([prior, end_prior]),
+            np.column_stack([current, self.endprob_]),
+        )
+        self.transmat_ = np.ascontiguousarray(joint[:, :-1])
+        self.endprob_ = np.ascontiguousarray(joint[:, -1])
+
+    # ------------------------------------------------------ scoring, decoding
+    def score_sequences(self, X, lengths=None):
+        """Log-likelihood of each sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            ``log P(x)`` per sequence; ``-inf`` for an impossible one.
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        return chain.loglik(frames, offsets, self.n_threads)
+
+    def score(self, X, lengths=None):
+        """Total log-likelihood of all sequences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_sequences(X, lengths).sum())
+
+    def score_samples(self, X, lengths=None):
+        """Total log-likelihood and state posteriors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        log_prob : float
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        loglik, post = chain.posteriors(frames, offsets, self.n_threads)
+        return float(loglik.sum()), post
+
+    def predict_proba(self, X, lengths=None):
+        """State posteriors ``P(z_t = i | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        return self.score_samples(X, lengths)[1]
+
+    def decode_sequences(self, X, lengths=None, algorithm=None):
+        """Best state path of every sequence and its per-sequence log-probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+            Defaults to the model's ``algorithm``.
+
+        Returns
+        -------
+        logprob : ndarray of shape (n_sequences,)
+            ``log P(x, path)`` of each decoded path: a true joint log-probability
+            for both decoders (``-inf`` when the MAP path is not a possible path).
+        path : ndarray of int64, shape (n_samples,)
+            -1 for frames of an impossible sequence.
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm not in _DECODERS:
+            raise ValueError(f"algorithm must be one of {_DECODERS}, got {algorithm!r}")
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        if algorithm == "viterbi":
+            return chain.viterbi(frames, offsets, self.n_threads)
+        loglik, post = chain.posteriors(frames, offsets, self.n_threads)
+        path = np.argmax(post, axis=1)
+        logprob = chain.path_logprob(frames, offsets, path)
+        impossible = ~np.isfinite(loglik)
+        if impossible.any():
+            logprob[impossible] = -np.inf
+            path[np.repeat(impossible, np.diff(offsets))] = -1
+        return logprob, path
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """Most likely state path (hmmlearn's ``decode``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+
+        Returns
+        -------
+        log_prob : float
+            Sum over sequences of ``log P(x, path)``.
+        state_sequence : ndarray of int64, shape (n_samples,)
+        """
+        logprob, path = self.decode_sequences(X, lengths, algorithm)
+        return float(logprob.sum()), path
+
+    def predict(self, X, lengths=None):
+        """Most likely state of every frame, by the model's ``algorithm``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,)
+        """
+        return self.decode(X, lengths)[1]
+
+    # -------------------------------------------------------------- sampling
+    def sample(self, n_samples=1, random_state=None, currstate=None):
+        """Draw one sequence from the model.
+
+        With an end state, the chain is conditioned on not ending before
+        ``n_samples`` frames (transition rows renormalised without the end).
+
+        Parameters
+        ----------
+        n_samples : int
+        random_state : int, RandomState or None
+            Defaults to the model's ``random_state``.
+        currstate : int, optional
+            State of the first frame; drawn from ``startprob_`` when None.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        state_sequence : ndarray of int64, shape (n_samples,)
+        """
+        chain = self._check()
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        n = self.n_components
+        if currstate is not None and not 0 <= currstate < n:
+            raise ValueError(f"currstate must be in 0..{n - 1}, got {currstate}")
+        trans_cdf = np.cumsum(chain.transmat, axis=1)
+        start_cdf = np.cumsum(chain.startprob)
+        states = np.empty(n_samples, dtype=np.int64)
+        uniforms = rng.random_sample(n_samples)
+        state = (int(currstate) if currstate is not None
+                 else int(np.searchsorted(start_cdf, uniforms[0] * start_cdf[-1], "right")))
+        states[0] = state
+        for t in range(1, n_samples):
+            row = trans_cdf[state]
+            state = int(np.searchsorted(row, uniforms[t] * row[-1], side="right"))
+            states[t] = state
+        return self._get_emission().sample(states, rng), states
+
+    # --------------------------------------------------------- model choice
+    def _n_parameters(self):
+        """Free scalar parameters (structural zeros are not free)."""
+        self._check()
+        count = 0
+        if "s" in self.params:
+            count += np.count_nonzero(self.startprob_) - 1
+        if "t" in self.params:
+            rows = np.count_nonzero(self.transmat_, axis=1)
+            if self.endprob_ is not None:
+                rows = rows + (self.endprob_ > 0)
+            count += int(np.sum(rows - 1))
+        return int(count + self._get_emission().n_free_parameters(self.params))
+
+    def aic(self, X, lengths=None):
+        """Akaike information criterion: ``-2 log L + 2 p``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        return -2 * self.score(X, lengths) + 2 * self._n_parameters()
+
+    def bic(self, X, lengths=None):
+        """Bayesian information criterion: ``-2 log L + p log(n_samples)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        n_samples = self._get_emission().check_X(X).shape[0]
+        return -2 * self.score(X, lengths) + self._n_parameters() * np.log(n_samples)

@@ -1,0 +1,73 @@
+"""The interface every emission model implements."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["EmissionModel"]
+
+
+class EmissionModel:
+    """Per-state observation distributions of an HMM.
+
+    Subclasses hold their parameters as attributes ending in ``_`` and own a
+    set of hmmlearn ``params`` letters (``letters``). The EM loop calls
+    :meth:`empty_stats`, :meth:`accumulate` and :meth:`m_step`; scoring calls
+    :meth:`log_frameprob`.
+    """
+
+    #: hmmlearn ``params`` / ``init_params`` letters this emission owns.
+    letters: str = ""
+
+    def check_X(self, X) -> np.ndarray:
+        """Validate observations and return them in the layout this model uses."""
+        raise NotImplementedError
+
+    def initialize(self, X: np.ndarray, n_components: int, random_state,
+                   init_params: str) -> None:
+        """Set the parameters named by ``init_params`` (or missing) from data."""
+        raise NotImplementedError
+
+    def check_params(self, n_components: int) -> None:
+        """Raise ``ValueError`` when a parameter has a wrong shape or value."""
+        raise NotImplementedError
+
+    def log_frameprob(self, X: np.ndarray) -> np.ndarray:
+        """(T, N) C-contiguous float64 log emission likelihoods."""
+        raise NotImplementedError
+
+    def empty_stats(self, n_components: int) -> dict:
+        """Zeroed sufficient statistics."""
+        raise NotImplementedError
+
+    def accumulate(self, stats: dict, X: np.ndarray, posteriors: np.ndarray) -> None:
+        """Add the expected sufficient statistics of ``X`` under ``posteriors``."""
+        raise NotImplementedError
+
+    def m_step(self, stats: dict, params: str) -> None:
+        """Update the parameters named by ``params`` from accumulated statistics."""
+        raise NotImplementedError
+
+    def sample(self, states: np.ndarray, random_state) -> np.ndarray:
+        """Draw one observation per entry of ``states``."""
+        raise NotImplementedError
+
+    def n_free_parameters(self, params: str) -> int:
+        """Number of free scalar parameters among those named by ``params``."""
+        raise NotImplementedError
+
+
+def dirichlet_map_rows(counts: np.ndarray, prior, current: np.ndarray) -> np.ndarray:
+    """Row-wise Dirichlet MAP update that keeps structural zeros.
+
+    The prior pseudo-count ``prior - 1`` is added only where ``current`` is
+    non-zero; negative results are clipped to zero; a row left with no mass
+    keeps its current values instead of becoming NaN.
+    """
+    numer = np.maximum(counts + (np.asarray(prior, dtype=float) - 1.0) * (current > 0), 0.0)
+    numer = np.where(current > 0, numer, 0.0)
+    totals = numer.sum(axis=-1, keepdims=True)
+    empty = totals <= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        updated = numer / np.where(empty, 1.0, totals)
+    return np.where(empty, current, updated)

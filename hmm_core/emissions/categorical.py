@@ -1,0 +1,128 @@
+"""Categorical (discrete symbol) emissions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmm_core._validation import as_float_array, log
+from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+
+__all__ = ["CategoricalEmission", "check_symbols"]
+
+
+def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
+    """Validate a column of integer symbols; return them as a 1-D int64 array."""
+    arr = np.asarray(X)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a column of symbols, shape (n_samples, 1) or "
+                         f"(n_samples,), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: expected at least one symbol")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name} must hold integer symbols; found non-integer values")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.min() < 0:
+        raise ValueError(f"{name} must hold non-negative symbols, found {arr.min()}")
+    if n_features is not None and arr.max() >= n_features:
+        raise ValueError(f"{name} holds symbol {arr.max()} but n_features is {n_features} "
+                         f"(symbols must be in 0..{n_features - 1})")
+    return np.ascontiguousarray(arr)
+
+
+class CategoricalEmission(EmissionModel):
+    """Each state emits one of ``n_features`` symbols.
+
+    Parameters
+    ----------
+    n_features : int, optional
+        Number of symbols; inferred from the data (``max + 1``) when None.
+    emissionprob_prior : float or array-like of shape (n_components, n_features)
+        Dirichlet concentration; 1 means no prior.
+
+    Attributes
+    ----------
+    emissionprob_ : ndarray of shape (n_components, n_features)
+        ``emissionprob_[i, k]`` = P(symbol k | state i).
+    """
+
+    letters = "e"
+
+    def __init__(self, n_features=None, emissionprob_prior=1.0):
+        self.n_features = n_features
+        self.emissionprob_prior = emissionprob_prior
+
+    def check_X(self, X):
+        """Validate symbols against ``n_features`` (when known)."""
+        n_features = self.n_features
+        if n_features is None and getattr(self, "emissionprob_", None) is not None:
+            n_features = np.shape(self.emissionprob_)[-1]
+        return check_symbols(X, n_features)
+
+    def initialize(self, X, n_components, random_state, init_params):
+        """Random rows (uniform draws, normalised), as hmmlearn does."""
+        if self.n_features is None:
+            current = getattr(self, "emissionprob_", None)
+            self.n_features = (int(X.max()) + 1 if current is None or "e" in init_params
+                               else np.shape(current)[1])
+        if "e" in init_params or getattr(self, "emissionprob_", None) is None:
+            probs = random_state.rand(n_components, self.n_features)
+            self.emissionprob_ = probs / probs.sum(axis=1, keepdims=True)
+
+    def check_params(self, n_components):
+        """``emissionprob_`` is (n_components, n_features), finite, rows sum to one."""
+        if getattr(self, "emissionprob_", None) is None:
+            raise ValueError("emissionprob_ is not set: fit the model or assign it")
+        probs = as_float_array(self.emissionprob_, "emissionprob_", 2)
+        if self.n_features is None:
+            self.n_features = probs.shape[1]
+        if probs.shape != (n_components, self.n_features):
+            raise ValueError(f"emissionprob_ must have shape ({n_components}, "
+                             f"{self.n_features}), got {probs.shape}")
+        if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+            raise ValueError("emissionprob_ must be finite and non-negative")
+        sums = probs.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1) > 1e-6)
+        if bad.size:
+            raise ValueError(f"rows of emissionprob_ must sum to 1; row {bad[0]} sums to "
+                             f"{sums[bad[0]]:.10g}")
+        self.emissionprob_ = probs
+        self._log_emissionprob_t = np.ascontiguousarray(log(probs).T)
+
+    def log_frameprob(self, X):
+        """Gather ``log emissionprob_[:, x_t]`` for every frame."""
+        return self._log_emissionprob_t[X]
+
+    def empty_stats(self, n_components):
+        """Expected symbol counts per state."""
+        return {"obs": np.zeros((n_components, self.n_features))}
+
+    def accumulate(self, stats, X, posteriors):
+        """Posterior-weighted symbol counts (one ``bincount`` per state)."""
+        obs = stats["obs"]
+        for i in range(obs.shape[0]):
+            obs[i] += np.bincount(X, weights=posteriors[:, i], minlength=self.n_features)
+
+    def m_step(self, stats, params):
+        """Dirichlet MAP update of ``emissionprob_``; structural zeros stay zero."""
+        if "e" in params:
+            self.emissionprob_ = dirichlet_map_rows(stats["obs"], self.emissionprob_prior,
+                                                    self.emissionprob_)
+
+    def sample(self, states, random_state):
+        """Inverse-CDF draw of one symbol per state."""
+        cdf = np.cumsum(self.emissionprob_, axis=1)
+        u = random_state.random_sample(states.shape[0]) * cdf[states, -1]
+        return (u[:, None] >= cdf[states]).sum(axis=1)[:, None].astype(np.int64)
+
+    def n_free_parameters(self, params):
+        """Non-zero probabilities minus one per state (structural zeros are not free)."""
+        if "e" not in params:
+            return 0
+        return int(np.sum(np.count_nonzero(self.emissionprob_, axis=1) - 1))

@@ -1,0 +1,29 @@
+# Argument checks every kernel runs under the GIL before it releases it: whatever
+# the caller passes, a kernel never reads or writes out of bounds.
+
+from libc.stdint cimport int64_t
+
+
+cdef inline int check_offsets(const int64_t[::1] offsets, Py_ssize_t n_frames) except -1:
+    cdef Py_ssize_t s
+    if offsets.shape[0] < 2:
+        raise ValueError("offsets must hold at least two entries")
+    if offsets[0] != 0 or offsets[offsets.shape[0] - 1] != n_frames:
+        raise ValueError("offsets must start at 0 and end at the number of frames")
+    for s in range(offsets.shape[0] - 1):
+        if offsets[s + 1] <= offsets[s]:
+            raise ValueError("offsets must be strictly increasing (no empty sequence)")
+    return 0
+
+
+cdef inline int check_square(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t n,
+                             str name) except -1:
+    if rows != n or cols != n:
+        raise ValueError(f"{name} must have shape ({n}, {n}), got ({rows}, {cols})")
+    return 0
+
+
+cdef inline int check_length(Py_ssize_t got, Py_ssize_t want, str name) except -1:
+    if got != want:
+        raise ValueError(f"{name} must have length {want}, got {got}")
+    return 0

@@ -1,0 +1,151 @@
+"""Forward and backward recursions over a batch of sequences, in log space.
+
+Sequences are concatenated along the first axis of ``log_frameprob``;
+``offsets[s]:offsets[s + 1]`` are the frames of sequence ``s``. Work is
+parallel over sequences; each sequence is independent, so results do not
+depend on the thread count.
+"""
+
+import numpy as np
+
+from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+
+from _checks cimport check_length, check_offsets, check_square
+from _steps cimport backward_step, forward_sequence, forward_step, init_alpha, logsumexp_strided
+
+
+cdef double _score_one(
+    const double* log_frameprob,    # IN (T, N) this sequence's frames
+    Py_ssize_t n_frames,
+    const double* log_startprob,    # IN (N,)
+    const double* transmat,         # IN (N, N)
+    const double* log_transmat,     # IN (N, N)
+    const double* log_endprob,      # IN (N,)
+    double* work,                   # (3 N,) scratch
+    Py_ssize_t n,
+) noexcept nogil:
+    """Log-likelihood of one sequence with two rolling vectors: O(N) memory."""
+    cdef double* cur = work
+    cdef double* nxt = work + n
+    cdef double* scratch = work + 2 * n
+    cdef double* tmp
+    cdef Py_ssize_t t
+    init_alpha(log_startprob, log_frameprob, cur, n)
+    for t in range(1, n_frames):
+        forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt, scratch, n)
+        tmp = cur
+        cur = nxt
+        nxt = tmp
+    return logsumexp_strided(cur, log_endprob, n, 1)
+
+
+def forward_loglik(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] transmat,        # IN (N, N)
+    const double[:, ::1] log_transmat,    # IN (N, N)
+    const double[::1] log_endprob,        # IN (N,) zeros when there is no end state
+    double[::1] loglik,                   # OUT (n_seq,)
+    int n_threads,
+):
+    """Per-sequence log-likelihoods; O(N) memory per sequence."""
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t s
+    cdef double[:, ::1] work
+    check_offsets(offsets, log_frameprob.shape[0])
+    check_length(log_startprob.shape[0], n, "log_startprob")
+    check_length(log_endprob.shape[0], n, "log_endprob")
+    check_length(loglik.shape[0], n_seq, "loglik")
+    check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
+    check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
+    work = np.empty((n_threads, 3 * n))
+    with nogil:
+        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+            loglik[s] = _score_one(
+                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
+                &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
+                &log_endprob[0], &work[threadid(), 0], n)
+
+
+def forward_lattice(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] transmat,        # IN (N, N)
+    const double[:, ::1] log_transmat,    # IN (N, N)
+    const double[::1] log_endprob,        # IN (N,)
+    double[:, ::1] log_alpha,             # OUT (T_total, N)
+    double[::1] loglik,                   # OUT (n_seq,)
+    int n_threads,
+):
+    """Forward lattice log alpha for every frame, and per-sequence log-likelihoods."""
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t s
+    cdef double[:, ::1] work
+    check_offsets(offsets, log_frameprob.shape[0])
+    check_length(log_startprob.shape[0], n, "log_startprob")
+    check_length(log_endprob.shape[0], n, "log_endprob")
+    check_length(loglik.shape[0], n_seq, "loglik")
+    check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
+    check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
+    if log_alpha.shape[0] != log_frameprob.shape[0] or log_alpha.shape[1] != n:
+        raise ValueError("log_alpha must have the shape of log_frameprob")
+    work = np.empty((n_threads, n))
+    with nogil:
+        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+            loglik[s] = forward_sequence(
+                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
+                &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
+                &log_endprob[0], &log_alpha[offsets[s], 0], &work[threadid(), 0], n)
+
+
+cdef void backward_one(
+    const double* log_frameprob,    # IN (T, N)
+    Py_ssize_t n_frames,
+    const double* transmat_t,       # IN (N, N) transposed
+    const double* log_transmat,     # IN (N, N)
+    const double* log_endprob,      # IN (N,)
+    double* log_beta,               # OUT (T, N)
+    double* work,                   # (2 N,) scratch
+    Py_ssize_t n,
+) noexcept nogil:
+    cdef Py_ssize_t t
+    memcpy(log_beta + (n_frames - 1) * n, log_endprob, n * sizeof(double))
+    for t in range(n_frames - 2, -1, -1):
+        backward_step(log_beta + (t + 1) * n, log_frameprob + (t + 1) * n,
+                      transmat_t, log_transmat, log_beta + t * n,
+                      work, work + n, n)
+
+
+def backward_lattice(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[:, ::1] transmat_t,      # IN (N, N) transposed transition matrix
+    const double[:, ::1] log_transmat,    # IN (N, N)
+    const double[::1] log_endprob,        # IN (N,)
+    double[:, ::1] log_beta,              # OUT (T_total, N)
+    int n_threads,
+):
+    """Backward lattice log beta for every frame."""
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t s
+    cdef double[:, ::1] work
+    check_offsets(offsets, log_frameprob.shape[0])
+    check_length(log_endprob.shape[0], n, "log_endprob")
+    check_square(transmat_t.shape[0], transmat_t.shape[1], n, "transmat_t")
+    check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
+    if log_beta.shape[0] != log_frameprob.shape[0] or log_beta.shape[1] != n:
+        raise ValueError("log_beta must have the shape of log_frameprob")
+    work = np.empty((n_threads, 2 * n))
+    with nogil:
+        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+            backward_one(&log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
+                         &transmat_t[0, 0], &log_transmat[0, 0], &log_endprob[0],
+                         &log_beta[offsets[s], 0], &work[threadid(), 0], n)
