@@ -19,6 +19,10 @@ from hmm_core._validation import (
     log,
 )
 
+# Below this many multiply-adds (frames x N^2) a call runs on one thread:
+# waking a second thread costs more than it saves.
+_PARALLEL_MIN_WORK = 200_000
+
 # Memory allowed for per-chunk E-step accumulators (bytes).
 _CHUNK_BUDGET = 64 * 2**20
 _MAX_CHUNKS = 64
@@ -73,7 +77,7 @@ class ChainParams:
         out = np.empty(offsets.shape[0] - 1)
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, out, effective_n_threads(n_threads),
+            self.log_endprob, out, _threads(n_threads, offsets, self.n_components),
         )
         return out
 
@@ -83,7 +87,7 @@ class ChainParams:
         log_alpha = np.empty_like(log_frameprob)
         _forward.forward_lattice(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, log_alpha, out, effective_n_threads(n_threads),
+            self.log_endprob, log_alpha, out, _threads(n_threads, offsets, self.n_components),
         )
         return out, log_alpha
 
@@ -92,7 +96,7 @@ class ChainParams:
         log_beta = np.empty_like(log_frameprob)
         _forward.backward_lattice(
             log_frameprob, offsets, np.ascontiguousarray(self.transmat.T), self.log_transmat,
-            self.log_endprob, log_beta, effective_n_threads(n_threads),
+            self.log_endprob, log_beta, _threads(n_threads, offsets, self.n_components),
         )
         return log_beta
 
@@ -102,7 +106,7 @@ class ChainParams:
         post = np.empty_like(log_frameprob)
         _baumwelch.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, post, out, effective_n_threads(n_threads),
+            self.log_endprob, post, out, _threads(n_threads, offsets, self.n_components),
         )
         return out, post
 
@@ -112,7 +116,7 @@ class ChainParams:
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
         _viterbi.viterbi(
             log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
-            logprob, path, effective_n_threads(n_threads),
+            logprob, path, _threads(n_threads, offsets, self.n_components),
         )
         return logprob, path
 
@@ -136,7 +140,7 @@ class ChainParams:
         _baumwelch.estep(
             log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
             self.log_transmat, self.log_endprob, post, loglik, start, trans, end,
-            effective_n_threads(n_threads),
+            _threads(n_threads, chunks, self.n_components, offsets[-1]),
         )
         return {
             "loglik": loglik,
@@ -156,6 +160,16 @@ class ChainParams:
         trans_terms[starts] = self.log_startprob[path[starts]]
         total = np.add.reduceat(frame_terms + trans_terms, starts)
         return total + self.log_endprob[path[offsets[1:] - 1]]
+
+
+def _threads(n_threads, bounds, n_components, n_frames=None):
+    """Threads worth using for ``len(bounds) - 1`` independent units of work."""
+    wanted = effective_n_threads(n_threads)
+    n_units = bounds.shape[0] - 1
+    n_frames = bounds[-1] if n_frames is None else n_frames
+    if n_units < 2 or n_frames * n_components * n_components < _PARALLEL_MIN_WORK:
+        return 1
+    return max(1, min(wanted, n_units))
 
 
 def make_chunks(offsets: np.ndarray, n_components: int) -> np.ndarray:

@@ -8,7 +8,6 @@ exposes that model's parameters under hmmlearn's attribute names.
 from __future__ import annotations
 
 import inspect
-import warnings
 
 import numpy as np
 

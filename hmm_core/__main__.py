@@ -1,0 +1,7 @@
+"""``python -m hmm_core`` runs the command line."""
+
+import sys
+
+from hmm_core.cli import main
+
+sys.exit(main())
