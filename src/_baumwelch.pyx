@@ -15,11 +15,11 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
 from _checks cimport check_length, check_offsets, check_square
-from _steps cimport backward_step, forward_sequence, max_of
+from _steps cimport backward_step, forward_sequence, normalize_exp, shift_to_max
 
-# A step whose rank-one scale factor exceeds this is summed exactly instead:
-# below it, terms lost to underflow are under 1e-200 in absolute value.
-cdef double _MAX_XI_SCALE = 1e100
+# A step whose expected transitions sum, in the shifted domain, to less than
+# this may have lost terms to underflow: it is summed exactly instead.
+cdef double _MIN_XI_TOTAL = 1e-250
 
 
 cdef double forward_backward_one(
@@ -30,74 +30,106 @@ cdef double forward_backward_one(
     const double* transmat_t,       # IN (N, N) transposed
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
-    double* posteriors,             # OUT (T, N); holds log alpha during the pass
-    double* work,                   # (4 N,) scratch
+    double* posteriors,             # OUT (T, N); holds relative log alpha during the pass
+    double* work,                   # (6 N,) scratch
     double* start_counts,           # OUT (N,) accumulated, or NULL
     double* trans_counts,           # OUT (N, N) accumulated, or NULL
     double* end_counts,             # OUT (N,) accumulated, or NULL
     Py_ssize_t n,
 ) noexcept nogil:
-    """Posteriors of one sequence (and, optionally, its expected counts)."""
-    cdef double* log_beta = work
-    cdef double* log_beta_prev = work + n
+    """Posteriors of one sequence (and, optionally, its expected counts).
+
+    Each frame's posteriors and each step's expected transitions are
+    normalised to sum to one, which in exact arithmetic they do; the shared
+    scale factors then never enter, so precision does not decay with length.
+    """
+    cdef double* rel_beta = work
+    cdef double* rel_beta_prev = work + n
     cdef double* v = work + 2 * n
     cdef double* q = work + 3 * n
+    cdef double* sums = work + 4 * n
+    cdef double* p = work + 5 * n
     cdef double* tmp
     cdef double* row
-    cdef const double* log_alpha
+    cdef const double* rel_alpha
     cdef const double* trans_row
-    cdef double loglik, c, d, w, coef
+    cdef double loglik, total, coef
     cdef Py_ssize_t t, i, j
     cdef bint accumulate = trans_counts != NULL
 
     loglik = forward_sequence(log_frameprob, n_frames, log_startprob, transmat,
-                              log_transmat, log_endprob, posteriors, v, n)
+                              log_transmat, log_endprob, posteriors, sums, n)
     if loglik == -INFINITY:
         # Impossible under the model: no posterior mass, nothing to count.
         memset(posteriors, 0, n_frames * n * sizeof(double))
         return loglik
 
-    memcpy(log_beta, log_endprob, n * sizeof(double))
+    memcpy(rel_beta, log_endprob, n * sizeof(double))
+    shift_to_max(rel_beta, n)
     row = posteriors + (n_frames - 1) * n
-    for i in range(n):
-        row[i] = exp(row[i] + log_beta[i] - loglik)
-        if accumulate:
+    normalize_exp(row, rel_beta, row, n)
+    if accumulate:
+        for i in range(n):
             end_counts[i] += row[i]
 
     for t in range(n_frames - 2, -1, -1):
-        # log_beta holds beta_{t+1}; compute beta_t into log_beta_prev.
-        d = backward_step(log_beta, log_frameprob + (t + 1) * n, transmat_t,
-                          log_transmat, log_beta_prev, v, q, n)
-        log_alpha = posteriors + t * n
+        # rel_beta holds beta_{t+1}; compute beta_t into rel_beta_prev.
+        backward_step(rel_beta, log_frameprob + (t + 1) * n, transmat_t, log_transmat,
+                      rel_beta_prev, v, q, sums, n)
+        rel_alpha = posteriors + t * n
         if accumulate:
-            c = max_of(log_alpha, n)
-            w = exp(c + d - loglik)
-            if w <= _MAX_XI_SCALE:
+            # xi_t(i, j) = p_i A_ij q_j / sum_i p_i (A q)_i with p = exp(rel_alpha).
+            total = 0.0
+            for i in range(n):
+                p[i] = exp(rel_alpha[i])
+                total += p[i] * sums[i]
+            if total >= _MIN_XI_TOTAL:
                 for i in range(n):
-                    coef = w * exp(log_alpha[i] - c)
+                    coef = p[i] / total
                     if coef == 0.0:
                         continue
                     row = trans_counts + i * n
                     trans_row = transmat + i * n
                     for j in range(n):
-                        row[j] += coef * q[j] * trans_row[j]
+                        row[j] += coef * trans_row[j] * q[j]
             else:
-                for i in range(n):
-                    row = trans_counts + i * n
-                    trans_row = log_transmat + i * n
-                    for j in range(n):
-                        row[j] += exp(log_alpha[i] + trans_row[j] + v[j] - loglik)
+                _exact_xi_step(rel_alpha, log_transmat, v, trans_counts, n)
         row = posteriors + t * n
-        for i in range(n):
-            row[i] = exp(row[i] + log_beta_prev[i] - loglik)
-        tmp = log_beta
-        log_beta = log_beta_prev
-        log_beta_prev = tmp
+        normalize_exp(row, rel_beta_prev, row, n)
+        tmp = rel_beta
+        rel_beta = rel_beta_prev
+        rel_beta_prev = tmp
 
     if accumulate:
         for i in range(n):
             start_counts[i] += posteriors[i]
     return loglik
+
+
+cdef void _exact_xi_step(
+    const double* rel_alpha,        # IN (N,)
+    const double* log_transmat,     # IN (N, N)
+    const double* v,                # IN (N,) log_frameprob_{t+1} + rel_beta_{t+1}
+    double* trans_counts,           # OUT (N, N) accumulated
+    Py_ssize_t n,
+) noexcept nogil:
+    """One step's expected transitions with N^2 exp (rare underflow fallback)."""
+    cdef Py_ssize_t i, j
+    cdef double top = -INFINITY, total = 0.0, x
+    for i in range(n):
+        for j in range(n):
+            x = rel_alpha[i] + log_transmat[i * n + j] + v[j]
+            if x > top:
+                top = x
+    if top == -INFINITY:
+        return
+    for i in range(n):
+        for j in range(n):
+            total += exp(rel_alpha[i] + log_transmat[i * n + j] + v[j] - top)
+    for i in range(n):
+        for j in range(n):
+            trans_counts[i * n + j] += exp(
+                rel_alpha[i] + log_transmat[i * n + j] + v[j] - top) / total
 
 
 def posteriors(
@@ -122,7 +154,7 @@ def posteriors(
     check_length(loglik.shape[0], n_seq, "loglik")
     n_threads = max(1, n_threads)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
-    work = np.empty((n_threads, 4 * n))
+    work = np.empty((n_threads, 6 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             loglik[s] = forward_backward_one(
@@ -170,7 +202,7 @@ def estep(
         raise ValueError(f"trans_counts must have shape {(n_chunks, n, n)}")
     n_threads = max(1, n_threads)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
-    work = np.empty((n_threads, 4 * n))
+    work = np.empty((n_threads, 6 * n))
     start_counts[:, :] = 0.0
     trans_counts[:, :, :] = 0.0
     end_counts[:, :] = 0.0

@@ -14,7 +14,13 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _checks cimport check_length, check_offsets, check_square
-from _steps cimport backward_step, forward_sequence, forward_step, init_alpha, logsumexp_strided
+from _steps cimport (
+    backward_step,
+    forward_init,
+    forward_step,
+    logsumexp_strided,
+    shift_to_max,
+)
 
 
 cdef double _score_one(
@@ -30,16 +36,52 @@ cdef double _score_one(
     """Log-likelihood of one sequence with two rolling vectors: O(N) memory."""
     cdef double* cur = work
     cdef double* nxt = work + n
-    cdef double* scratch = work + 2 * n
+    cdef double* sums = work + 2 * n
     cdef double* tmp
     cdef Py_ssize_t t
-    init_alpha(log_startprob, log_frameprob, cur, n)
+    cdef double scale = forward_init(log_startprob, log_frameprob, cur, n)
     for t in range(1, n_frames):
-        forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt, scratch, n)
+        if scale == -INFINITY:
+            return scale
+        scale += forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt,
+                              sums, n)
         tmp = cur
         cur = nxt
         nxt = tmp
-    return logsumexp_strided(cur, log_endprob, n, 1)
+    if scale == -INFINITY:
+        return scale
+    return scale + logsumexp_strided(cur, log_endprob, n, 1)
+
+
+cdef double _lattice_one(
+    const double* log_frameprob,    # IN (T, N)
+    Py_ssize_t n_frames,
+    const double* log_startprob,    # IN (N,)
+    const double* transmat,         # IN (N, N)
+    const double* log_transmat,     # IN (N, N)
+    const double* log_endprob,      # IN (N,)
+    double* log_alpha,              # OUT (T, N) absolute log alpha
+    double* work,                   # (3 N,) scratch
+    Py_ssize_t n,
+) noexcept nogil:
+    cdef double* cur = work
+    cdef double* nxt = work + n
+    cdef double* sums = work + 2 * n
+    cdef double* tmp
+    cdef Py_ssize_t t, j
+    cdef double scale = forward_init(log_startprob, log_frameprob, cur, n)
+    for t in range(n_frames):
+        if t > 0 and scale != -INFINITY:
+            scale += forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt,
+                                  sums, n)
+            tmp = cur
+            cur = nxt
+            nxt = tmp
+        for j in range(n):
+            log_alpha[t * n + j] = cur[j] + scale if scale != -INFINITY else -INFINITY
+    if scale == -INFINITY:
+        return scale
+    return scale + logsumexp_strided(cur, log_endprob, n, 1)
 
 
 def forward_loglik(
@@ -63,6 +105,7 @@ def forward_loglik(
     check_length(loglik.shape[0], n_seq, "loglik")
     check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
+    n_threads = max(1, n_threads)
     work = np.empty((n_threads, 3 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
@@ -96,10 +139,11 @@ def forward_lattice(
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
     if log_alpha.shape[0] != log_frameprob.shape[0] or log_alpha.shape[1] != n:
         raise ValueError("log_alpha must have the shape of log_frameprob")
-    work = np.empty((n_threads, n))
+    n_threads = max(1, n_threads)
+    work = np.empty((n_threads, 3 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-            loglik[s] = forward_sequence(
+            loglik[s] = _lattice_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
                 &log_endprob[0], &log_alpha[offsets[s], 0], &work[threadid(), 0], n)
@@ -111,16 +155,29 @@ cdef void backward_one(
     const double* transmat_t,       # IN (N, N) transposed
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
-    double* log_beta,               # OUT (T, N)
-    double* work,                   # (2 N,) scratch
+    double* log_beta,               # OUT (T, N) absolute log beta
+    double* work,                   # (5 N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
-    cdef Py_ssize_t t
-    memcpy(log_beta + (n_frames - 1) * n, log_endprob, n * sizeof(double))
-    for t in range(n_frames - 2, -1, -1):
-        backward_step(log_beta + (t + 1) * n, log_frameprob + (t + 1) * n,
-                      transmat_t, log_transmat, log_beta + t * n,
-                      work, work + n, n)
+    cdef double* cur = work
+    cdef double* nxt = work + n
+    cdef double* v = work + 2 * n
+    cdef double* q = work + 3 * n
+    cdef double* sums = work + 4 * n
+    cdef double* tmp
+    cdef Py_ssize_t t, i
+    cdef double scale
+    memcpy(cur, log_endprob, n * sizeof(double))
+    scale = shift_to_max(cur, n)
+    for t in range(n_frames - 1, -1, -1):
+        if t < n_frames - 1 and scale != -INFINITY:
+            scale += backward_step(cur, log_frameprob + (t + 1) * n, transmat_t,
+                                   log_transmat, nxt, v, q, sums, n)
+            tmp = cur
+            cur = nxt
+            nxt = tmp
+        for i in range(n):
+            log_beta[t * n + i] = cur[i] + scale if scale != -INFINITY else -INFINITY
 
 
 def backward_lattice(
@@ -143,7 +200,8 @@ def backward_lattice(
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
     if log_beta.shape[0] != log_frameprob.shape[0] or log_beta.shape[1] != n:
         raise ValueError("log_beta must have the shape of log_frameprob")
-    work = np.empty((n_threads, 2 * n))
+    n_threads = max(1, n_threads)
+    work = np.empty((n_threads, 5 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             backward_one(&log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],

@@ -1,11 +1,16 @@
 # One time step of each recursion, shared by the kernels.
 #
-# State vectors are kept in log space. A step costs N^2 multiply-adds plus O(N)
-# exp/log: the previous vector is shifted by its maximum and exponentiated once,
-# multiplied through the transition matrix, and logged once per state. A shifted
-# sum below UNDERFLOW_GUARD may have lost terms to underflow, so that state is
-# recomputed with the exact log-sum-exp; above the guard any lost term is
-# smaller than 1e-28 of the sum, far below double rounding.
+# State vectors are kept in log space *relative to their maximum* (the largest
+# entry is 0) and the shifts are returned to the caller, who sums them. Relative
+# vectors keep full precision however long the sequence: an absolute log alpha
+# near -1e6 carries only ~1e-10 absolute precision, which would show in the
+# posteriors of a 10^6-step sequence.
+#
+# A step costs N^2 multiply-adds plus O(N) exp/log: the previous vector is
+# exponentiated once, multiplied through the transition matrix, and logged once
+# per state. A shifted sum below UNDERFLOW_GUARD may have lost terms to
+# underflow, so that state is recomputed with the exact log-sum-exp; above the
+# guard any lost term is smaller than 1e-28 of the sum, far below rounding.
 #
 # Matrices are row-major, N x N, passed as raw pointers so that the inner loops
 # are contiguous and vectorise.
@@ -41,68 +46,95 @@ cdef inline double logsumexp_strided(const double* a, const double* b,
     return m + log(s)
 
 
-cdef inline void forward_step(
-    const double* log_alpha_prev,   # IN (N,)
-    const double* transmat,         # IN (N, N)
-    const double* log_transmat,     # IN (N, N)
-    const double* log_frameprob,    # IN (N,) emission log-likelihoods of this frame
-    double* log_alpha,              # OUT (N,)
-    double* scratch,                # (N,) work space
+cdef inline double shift_to_max(double* x, Py_ssize_t n) noexcept nogil:
+    """Subtract max(x) from x (unless every entry is -inf); return the max."""
+    cdef double m = max_of(x, n)
+    cdef Py_ssize_t i
+    if m == -INFINITY:
+        return m
+    for i in range(n):
+        x[i] -= m
+    return m
+
+
+cdef inline double forward_init(
+    const double* log_startprob,    # IN (N,)
+    const double* log_frameprob,    # IN (N,)
+    double* rel_alpha,              # OUT (N,) log alpha_0 minus its max
     Py_ssize_t n,
 ) noexcept nogil:
-    """log_alpha[j] = log_frameprob[j] + log sum_i exp(log_alpha_prev[i]) transmat[i, j]."""
+    """First frame; returns the shift (log alpha_0 = rel_alpha + shift)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        if log_frameprob[j] == -INFINITY:
+            rel_alpha[j] = -INFINITY
+        else:
+            rel_alpha[j] = log_startprob[j] + log_frameprob[j]
+    return shift_to_max(rel_alpha, n)
+
+
+cdef inline double forward_step(
+    const double* rel_alpha_prev,   # IN (N,) relative log alpha at t - 1 (max 0)
+    const double* transmat,         # IN (N, N)
+    const double* log_transmat,     # IN (N, N)
+    const double* log_frameprob,    # IN (N,) emission log-likelihoods at t
+    double* rel_alpha,              # OUT (N,) relative log alpha at t
+    double* sums,                   # (N,) scratch
+    Py_ssize_t n,
+) noexcept nogil:
+    """One forward step; returns the shift added to the running log scale."""
     cdef Py_ssize_t i, j
-    cdef double m = max_of(log_alpha_prev, n)
     cdef double p
     cdef const double* row
-    if m == -INFINITY:
-        for j in range(n):
-            log_alpha[j] = -INFINITY
-        return
     for j in range(n):
-        scratch[j] = 0.0
+        sums[j] = 0.0
     for i in range(n):
-        p = exp(log_alpha_prev[i] - m)
+        p = exp(rel_alpha_prev[i])
         if p == 0.0:
             continue
         row = transmat + i * n
         for j in range(n):
-            scratch[j] += p * row[j]
+            sums[j] += p * row[j]
     for j in range(n):
         if log_frameprob[j] == -INFINITY:
-            log_alpha[j] = -INFINITY
-        elif scratch[j] >= UNDERFLOW_GUARD():
-            log_alpha[j] = log_frameprob[j] + m + log(scratch[j])
+            rel_alpha[j] = -INFINITY
+        elif sums[j] >= UNDERFLOW_GUARD():
+            rel_alpha[j] = log_frameprob[j] + log(sums[j])
         else:
-            log_alpha[j] = log_frameprob[j] + logsumexp_strided(
-                log_alpha_prev, log_transmat + j, n, n)
+            rel_alpha[j] = log_frameprob[j] + logsumexp_strided(
+                rel_alpha_prev, log_transmat + j, n, n)
+    return shift_to_max(rel_alpha, n)
 
 
 cdef inline double backward_step(
-    const double* log_beta_next,        # IN (N,) log beta at t + 1
+    const double* rel_beta_next,        # IN (N,) relative log beta at t + 1
     const double* log_frameprob_next,   # IN (N,) emission log-likelihoods at t + 1
     const double* transmat_t,           # IN (N, N) transposed transition matrix
     const double* log_transmat,         # IN (N, N)
-    double* log_beta,                   # OUT (N,) log beta at t
-    double* v,                          # OUT (N,) log_frameprob_next + log_beta_next
+    double* rel_beta,                   # OUT (N,) relative log beta at t
+    double* v,                          # OUT (N,) log_frameprob_next + rel_beta_next
     double* q,                          # OUT (N,) exp(v - max v)
+    double* sums,                       # OUT (N,) transmat @ q
     Py_ssize_t n,
 ) noexcept nogil:
-    """log_beta[i] = log sum_j transmat[i, j] exp(v[j]); q = exp(v - m); returns m = max v."""
+    """One backward step; returns the shift added to the running log scale.
+
+    ``v``, ``q`` and ``sums`` are left for the caller's expected-count step.
+    """
     cdef Py_ssize_t i, j
     cdef double m, qj
     cdef const double* col
     for j in range(n):
-        v[j] = log_frameprob_next[j] + log_beta_next[j]
+        v[j] = log_frameprob_next[j] + rel_beta_next[j]
     m = max_of(v, n)
     if m == -INFINITY:
         for i in range(n):
-            log_beta[i] = -INFINITY
+            rel_beta[i] = -INFINITY
             q[i] = 0.0
+            sums[i] = 0.0
         return m
     for i in range(n):
-        log_beta[i] = 0.0
-    # log_beta is the accumulator of the shifted sums until the last loop.
+        sums[i] = 0.0
     for j in range(n):
         qj = exp(v[j] - m)
         q[j] = qj
@@ -110,23 +142,30 @@ cdef inline double backward_step(
             continue
         col = transmat_t + j * n
         for i in range(n):
-            log_beta[i] += qj * col[i]
+            sums[i] += qj * col[i]
     for i in range(n):
-        if log_beta[i] >= UNDERFLOW_GUARD():
-            log_beta[i] = m + log(log_beta[i])
+        if sums[i] >= UNDERFLOW_GUARD():
+            rel_beta[i] = log(sums[i])
         else:
-            log_beta[i] = logsumexp_strided(v, log_transmat + i * n, n, 1)
-    return m
+            rel_beta[i] = logsumexp_strided(v, log_transmat + i * n, n, 1) - m
+    return m + shift_to_max(rel_beta, n)
 
 
-cdef inline void init_alpha(const double* log_startprob, const double* log_frameprob,
-                             double* log_alpha, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(n):
-        if log_frameprob[j] == -INFINITY:
-            log_alpha[j] = -INFINITY
-        else:
-            log_alpha[j] = log_startprob[j] + log_frameprob[j]
+cdef inline double normalize_exp(const double* a, const double* b, double* out,
+                                 Py_ssize_t n) noexcept nogil:
+    """out = exp(a + b) / sum(exp(a + b)), computed without overflow or underflow."""
+    cdef Py_ssize_t i
+    cdef double m = -INFINITY, total = 0.0
+    for i in range(n):
+        out[i] = a[i] + b[i]
+        if out[i] > m:
+            m = out[i]
+    for i in range(n):
+        out[i] = exp(out[i] - m)
+        total += out[i]
+    for i in range(n):
+        out[i] /= total
+    return m + log(total)
 
 
 cdef inline double forward_sequence(
@@ -136,14 +175,18 @@ cdef inline double forward_sequence(
     const double* transmat,         # IN (N, N)
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
-    double* log_alpha,              # OUT (T, N)
+    double* rel_alpha,              # OUT (T, N) log alpha_t minus its max over states
     double* scratch,                # (N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
-    """Fill the forward lattice of one sequence; return its log-likelihood."""
+    """Relative forward lattice of one sequence; returns its log-likelihood."""
     cdef Py_ssize_t t
-    init_alpha(log_startprob, log_frameprob, log_alpha, n)
+    cdef double scale = forward_init(log_startprob, log_frameprob, rel_alpha, n)
+    if scale == -INFINITY:
+        return -INFINITY
     for t in range(1, n_frames):
-        forward_step(log_alpha + (t - 1) * n, transmat, log_transmat,
-                     log_frameprob + t * n, log_alpha + t * n, scratch, n)
-    return logsumexp_strided(log_alpha + (n_frames - 1) * n, log_endprob, n, 1)
+        scale += forward_step(rel_alpha + (t - 1) * n, transmat, log_transmat,
+                              log_frameprob + t * n, rel_alpha + t * n, scratch, n)
+        if scale == -INFINITY:
+            return -INFINITY
+    return scale + logsumexp_strided(rel_alpha + (n_frames - 1) * n, log_endprob, n, 1)

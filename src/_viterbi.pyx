@@ -12,7 +12,6 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
 from _checks cimport check_length, check_offsets, check_square
-from _steps cimport init_alpha
 
 ctypedef fused backpointer_t:
     uint8_t
@@ -40,7 +39,8 @@ cdef double viterbi_one(
     cdef double d, cand, top
     cdef Py_ssize_t t, i, j, arg
 
-    init_alpha(log_startprob, log_frameprob, delta, n)
+    for j in range(n):
+        delta[j] = log_startprob[j] + log_frameprob[j]
     for t in range(1, n_frames):
         bp = backpointers + t * n
         for j in range(n):
