@@ -38,13 +38,18 @@ class ChainParams:
     endprob : array-like of shape (n_components,), optional
         Probability of stopping after each state. When given, each row of
         ``transmat`` plus ``endprob`` sums to one.
+    n_components : int, optional
+        Expected number of states.
+    suffix : str
+        Appended to parameter names in error messages (``"_"`` for models).
     """
 
-    def __init__(self, startprob, transmat, endprob=None):
-        self.startprob = check_probability_vector(startprob, "startprob")
+    def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix=""):
+        self.startprob = check_probability_vector(startprob, "startprob" + suffix, n_components)
         n = self.startprob.shape[0]
-        self.endprob = None if endprob is None else check_endprob(endprob, n)
-        self.transmat = check_transmat(transmat, n, self.endprob)
+        self.endprob = (None if endprob is None
+                        else check_endprob(endprob, n, "endprob" + suffix))
+        self.transmat = check_transmat(transmat, n, self.endprob, "transmat" + suffix)
         self.n_components = n
         self.log_startprob = log(self.startprob)
         self.log_transmat = log(self.transmat)

@@ -106,7 +106,7 @@ def check_transmat(value, n: int | None = None, endprob=None, name: str = "trans
     sums = arr.sum(axis=1)
     if endprob is not None:
         sums = sums + endprob
-        what = f"rows of {name} plus endprob"
+        what = f"rows of {name} plus endprob{name[len('transmat'):]}"
     else:
         what = f"rows of {name}"
     bad = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOL)

@@ -162,10 +162,8 @@ class BaseHMM:
             if getattr(self, name, None) is None:
                 raise ValueError(f"{name} is not set: fit the model or assign it")
         endprob = getattr(self, "endprob_", None)
-        chain = ChainParams(self.startprob_, self.transmat_, endprob)
-        if chain.n_components != self.n_components:
-            raise ValueError(f"startprob_ has {chain.n_components} states but n_components "
-                             f"is {self.n_components}")
+        chain = ChainParams(self.startprob_, self.transmat_, endprob,
+                            n_components=self.n_components, suffix="_")
         self.startprob_, self.transmat_ = chain.startprob, chain.transmat
         self.endprob_ = chain.endprob
         self._sync_emission()
