@@ -4,7 +4,16 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import hmm_core
+
+
+@pytest.fixture(autouse=True)
+def _outside_source_tree(tmp_path, monkeypatch):
+    # `python -m` and `python -c` put the working directory first on sys.path:
+    # run them away from the source tree, whose hmm_core/ has no compiled kernels.
+    monkeypatch.chdir(tmp_path)
 
 
 def test_openmp_compiled_in():
