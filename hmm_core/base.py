@@ -7,7 +7,9 @@ exposes that model's parameters under hmmlearn's attribute names.
 
 from __future__ import annotations
 
+import copy
 import inspect
+import warnings
 
 import numpy as np
 
@@ -66,6 +68,9 @@ class BaseHMM:
     end_state : bool
         Initialise an explicit end state (``endprob_``). A model whose
         ``endprob_`` was set by hand has one too.
+    n_init : int
+        Number of EM runs from different random initialisations; ``fit``
+        keeps the one with the highest final log-likelihood.
     n_threads : int or None
         Threads for the kernels; default from ``omp_get_max_threads()``.
     """
@@ -75,7 +80,7 @@ class BaseHMM:
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="st", init_params="st", end_state=False,
-                 endprob_prior=1.0, n_threads=None):
+                 endprob_prior=1.0, n_init=1, n_threads=None):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -88,6 +93,7 @@ class BaseHMM:
         self.init_params = init_params
         self.end_state = end_state
         self.endprob_prior = endprob_prior
+        self.n_init = n_init
         self.n_threads = n_threads
 
     # ----------------------------------------------------------- estimator API
@@ -148,6 +154,8 @@ class BaseHMM:
             raise ValueError(f"algorithm must be one of {_DECODERS}, got {self.algorithm!r}")
         if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
             raise ValueError(f"n_iter must be a non-negative integer, got {self.n_iter!r}")
+        if not isinstance(self.n_init, (int, np.integer)) or self.n_init < 1:
+            raise ValueError(f"n_init must be a positive integer, got {self.n_init!r}")
         letters = "st" + self._emission_letters
         for name in ("params", "init_params"):
             unknown = set(getattr(self, name)) - set(letters)
@@ -199,6 +207,10 @@ class BaseHMM:
     def fit(self, X, lengths=None):
         """Estimate the parameters with Baum-Welch (EM).
 
+        With ``n_init > 1``, EM runs from that many random initialisations
+        (drawn in turn from ``random_state``) and the run with the highest
+        final log-likelihood is kept.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -212,14 +224,47 @@ class BaseHMM:
         """
         self._check_settings()
         self._sync_emission()
-        emission = self._get_emission()
-        X = emission.check_X(X)
+        X = self._get_emission().check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         random_state = check_random_state(self.random_state)
+        if self.n_init == 1:
+            self._fit_once(X, offsets, random_state)
+            return self
+        initial = self._snapshot()
+        best_score, best = -np.inf, None
+        for _ in range(self.n_init):
+            self._restore(initial)
+            self._fit_once(X, offsets, random_state)
+            chain = self._check()
+            score = chain.loglik(self._get_emission().log_frameprob(X), offsets,
+                                 self.n_threads).sum()
+            if best is None or score > best_score:
+                best_score, best = score, self._snapshot()
+        self._restore(best)
+        self._check()
+        return self
+
+    _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
+
+    def _snapshot(self):
+        state = {name: copy.deepcopy(self.__dict__.get(name)) for name in self._FITTED}
+        state["_emission"] = copy.deepcopy(self._get_emission())
+        return state
+
+    def _restore(self, state):
+        for name, value in state.items():
+            if value is None:
+                self.__dict__.pop(name, None)
+            else:
+                self.__dict__[name] = copy.deepcopy(value)
+
+    def _fit_once(self, X, offsets, random_state):
         self._init(X, random_state)
         chain = self._check()
+        emission = self._get_emission()
         X = emission.check_X(X)
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        warned = False
         for _ in range(self.n_iter):
             stats = chain.estep(emission.log_frameprob(X), offsets, self.n_threads)
             impossible = np.flatnonzero(~np.isfinite(stats["loglik"]))
@@ -227,12 +272,17 @@ class BaseHMM:
                 raise ValueError(
                     f"sequence {impossible[0]} has zero probability under the current "
                     "parameters (check structural zeros and n_features); EM cannot proceed")
+            empty = np.flatnonzero(stats["posteriors"].sum(axis=0) <= 0)
+            if empty.size and not warned:
+                warnings.warn(
+                    f"state(s) {empty.tolist()} received no posterior mass; their parameters "
+                    "are kept unchanged", RuntimeWarning, stacklevel=3)
+                warned = True
             self._m_step(stats, X)
             self.monitor_.report(float(stats["loglik"].sum()))
             chain = self._check()
             if self.monitor_.converged:
                 break
-        return self
 
     def _m_step(self, stats, X):
         params = self.params

@@ -459,18 +459,19 @@ def viterbi(log_startprob, transmat, log_frameprob, offsets, log_endprob=None):
     lf, log_A = p.lf, p.log_transmat
     bp_dtype = np.uint8 if p.n <= 256 else np.int32
     backpointers = np.zeros(lf.shape, dtype=bp_dtype)
-    delta = p.ls + lf[p.starts]
+    lf_v, bp_v = p.view(lf), p.view(backpointers)
+    delta = p.ls + lf_v[p.at(0, p.n_seq)]
     final = np.empty((p.n_seq, p.n))  # last delta of every sequence, length order
     for t in range(1, p.max_len + 1):
         g, g_prev = p.n_active[t], p.n_active[t - 1]
         final[g:g_prev] = delta[g:g_prev]
         if g == 0:
             break
-        frames = p.starts[:g] + t
+        idx = p.at(t, g)
         cand = delta[:g, :, None] + log_A[None, :, :]  # (G, i, j)
-        arg = cand.argmax(axis=1)
-        backpointers[frames] = arg
-        delta = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0, :] + lf[frames]
+        bp_v[idx] = cand.argmax(axis=1)  # first maximum: lowest index on ties
+        delta = cand.max(axis=1)
+        delta += lf_v[idx]
     scores = final + p.le
     last = scores.argmax(axis=1)
     logprob_sorted = scores[np.arange(p.n_seq), last]

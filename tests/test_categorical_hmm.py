@@ -172,7 +172,8 @@ def test_state_without_posterior_mass_keeps_its_parameters():
     emission = np.array([[0.7, 0.3], [0.2, 0.8], [0.5, 0.5]])
     model.emissionprob_ = emission.copy()
     X = np.array([[0], [1], [1], [0], [1]])
-    model.fit(X)
+    with pytest.warns(RuntimeWarning, match=r"state\(s\) \[2\] received no posterior mass"):
+        model.fit(X)
     assert_allclose(model.transmat_[2], [0.0, 0.0, 1.0])
     assert_allclose(model.emissionprob_[2], [0.5, 0.5])
     for name in ("startprob_", "transmat_", "emissionprob_"):
@@ -257,3 +258,37 @@ def test_agrees_with_hmmlearn(implementation):
     assert_allclose(model.startprob_, other.startprob_, rtol=1e-8, atol=1e-12)
     assert_allclose(model.transmat_, other.transmat_, rtol=1e-8, atol=1e-12)
     assert_allclose(model.emissionprob_, other.emissionprob_, rtol=1e-8, atol=1e-12)
+
+
+def test_missing_symbols_are_marginalised():
+    rng = np.random.RandomState(21)
+    model = _model(rng, 3, 4)
+    X = np.array([0, 3, -1, 2, -1, 1])[:, None]
+    # Marginalising a missing frame = summing the likelihood over its symbol.
+    total = 0.0
+    for a in range(4):
+        for b in range(4):
+            filled = X.copy()
+            filled[2, 0], filled[4, 0] = a, b
+            total += np.exp(model.score(filled))
+    assert_allclose(model.score(X), np.log(total), rtol=1e-12)
+    post = model.predict_proba(X)
+    assert_allclose(post.sum(axis=1), 1.0)
+    logprob, path = model.decode(X)
+    assert np.isfinite(logprob) and path.min() >= 0
+    # Training ignores the missing frames in the emission update.
+    fitted = CategoricalHMM(3, n_iter=5, random_state=0).fit(
+        np.concatenate([X, X, X]), [6, 6, 6])
+    assert np.all(np.isfinite(fitted.emissionprob_))
+
+
+def test_n_init_keeps_the_best_run():
+    rng = np.random.RandomState(4)
+    truth = _model(rng, 3, 5)
+    X, lengths = _data(truth, rng, 30)
+    best = CategoricalHMM(3, n_iter=30, n_init=4, random_state=0).fit(X, lengths)
+    # The same stream of initialisations, run one at a time.
+    stream = np.random.RandomState(0)
+    scores = [CategoricalHMM(3, n_iter=30, random_state=stream).fit(X, lengths).score(X, lengths)
+              for _ in range(4)]
+    assert_allclose(best.score(X, lengths), max(scores), rtol=1e-12)

@@ -57,7 +57,8 @@ def _model():
 
 @pytest.mark.parametrize("X,lengths,match", [
     ([[0], [4]], None, "symbol 4 but n_features is 4"),
-    ([[0], [-1]], None, "non-negative symbols"),
+    ([[0], [-2]], None, "symbols >= 0 \\(or -1 for a missing frame\\)"),
+    ([[-1], [-1]], None, "every frame is missing"),
     ([[0.5], [1.0]], None, "integer symbols"),
     ([[np.nan], [1.0]], None, "integer symbols"),
     (np.empty((0, 1), dtype=int), None, "X is empty"),

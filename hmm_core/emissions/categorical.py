@@ -10,8 +10,14 @@ from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 __all__ = ["CategoricalEmission", "check_symbols"]
 
 
+MISSING = -1
+
+
 def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
-    """Validate a column of integer symbols; return them as a 1-D int64 array."""
+    """Validate a column of integer symbols; return them as a 1-D int64 array.
+
+    ``-1`` marks a frame that was not observed.
+    """
     arr = np.asarray(X)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -28,8 +34,11 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must hold integer symbols; found non-integer values")
     arr = arr.astype(np.int64, copy=False)
-    if arr.min() < 0:
-        raise ValueError(f"{name} must hold non-negative symbols, found {arr.min()}")
+    if arr.min() < MISSING:
+        raise ValueError(f"{name} must hold symbols >= 0 (or -1 for a missing frame), "
+                         f"found {arr.min()}")
+    if arr.max() < 0:
+        raise ValueError(f"{name} has no observed symbol: every frame is missing (-1)")
     if n_features is not None and arr.max() >= n_features:
         raise ValueError(f"{name} holds symbol {arr.max()} but n_features is {n_features} "
                          f"(symbols must be in 0..{n_features - 1})")
@@ -38,6 +47,10 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
 
 class CategoricalEmission(EmissionModel):
     """Each state emits one of ``n_features`` symbols.
+
+    A symbol of ``-1`` is a missing frame: its emission term is marginalised
+    out (log-likelihood 0 for every state), it still counts for transitions,
+    and the emission update ignores it.
 
     Parameters
     ----------
@@ -93,11 +106,12 @@ class CategoricalEmission(EmissionModel):
             raise ValueError(f"rows of emissionprob_ must sum to 1; row {bad[0]} sums to "
                              f"{sums[bad[0]]:.10g}")
         self.emissionprob_ = probs
-        self._log_emissionprob_t = np.ascontiguousarray(log(probs).T)
+        # One extra row of zeros: symbol -1 (missing) indexes it.
+        self._log_table = np.vstack([log(probs).T, np.zeros((1, n_components))])
 
     def log_frameprob(self, X):
-        """Gather ``log emissionprob_[:, x_t]`` for every frame."""
-        return self._log_emissionprob_t[X]
+        """Gather ``log emissionprob_[:, x_t]`` for every frame (0 where missing)."""
+        return self._log_table[X]
 
     def empty_stats(self, n_components):
         """Expected symbol counts per state."""
@@ -106,6 +120,9 @@ class CategoricalEmission(EmissionModel):
     def accumulate(self, stats, X, posteriors):
         """Posterior-weighted symbol counts (one ``bincount`` per state)."""
         obs = stats["obs"]
+        observed = X >= 0
+        if not observed.all():
+            X, posteriors = X[observed], posteriors[observed]
         for i in range(obs.shape[0]):
             obs[i] += np.bincount(X, weights=posteriors[:, i], minlength=self.n_features)
 

@@ -1,4 +1,4 @@
-"""HMM classes with hmmlearn's names: chain parameters plus one emission model."""
+"""CategoricalHMM: discrete symbol emissions."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class CategoricalHMM(BaseHMM):
         Learn an explicit end state (``endprob_``).
     endprob_prior : float or array-like
         Dirichlet concentration of the end probabilities.
+    n_init : int
+        EM runs from different random initialisations; the best is kept.
     n_threads : int or None
         Kernel threads; default from ``omp_get_max_threads()``.
 
@@ -62,12 +64,14 @@ class CategoricalHMM(BaseHMM):
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
-                 init_params="ste", end_state=False, endprob_prior=1.0, n_threads=None):
+                 init_params="ste", end_state=False, endprob_prior=1.0, n_init=1,
+                 n_threads=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
             n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-            end_state=end_state, endprob_prior=endprob_prior, n_threads=n_threads,
+            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
+            n_threads=n_threads,
         )
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features

@@ -1,0 +1,1 @@
+"""Placeholder: gaussian emission (issue 3)."""

@@ -1,0 +1,1 @@
+"""Placeholder: gmm emission (issue 3)."""

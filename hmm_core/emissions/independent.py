@@ -1,0 +1,1 @@
+"""Placeholder: independent emission (issue 3)."""

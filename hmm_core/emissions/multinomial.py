@@ -1,0 +1,1 @@
+"""Placeholder: multinomial emission (issue 3)."""

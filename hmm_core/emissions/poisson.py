@@ -1,0 +1,1 @@
+"""Placeholder: poisson emission (issue 3)."""

@@ -1,0 +1,1 @@
+"""Placeholder: gaussian model (issue 3)."""

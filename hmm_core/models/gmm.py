@@ -1,0 +1,1 @@
+"""Placeholder: gmm model (issue 3)."""

@@ -1,0 +1,1 @@
+"""Placeholder: independent model (issue 3)."""

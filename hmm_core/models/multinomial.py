@@ -1,0 +1,1 @@
+"""Placeholder: multinomial model (issue 3)."""

@@ -1,0 +1,1 @@
+"""Placeholder: poisson model (issue 3)."""
