@@ -3,16 +3,11 @@
 This module is the readable oracle for the compiled kernels and the baseline
 for the benchmarks. It uses only NumPy and :func:`scipy.special.logsumexp`.
 
-Conventions (all arrays float64, C order):
-
-* ``log_startprob`` (N,): log initial-state probabilities.
-* ``transmat`` (N, N): transition probabilities (probability space).
-* ``log_frameprob`` (T_total, N): log-likelihood of every frame under every
-  state; the frames of all sequences are concatenated.
-* ``offsets`` int64 (n_seq + 1,): sequence ``s`` is the frames
-  ``offsets[s]:offsets[s + 1]``. Empty sequences are not allowed.
-* ``log_endprob`` (N,) or None: log end probabilities; None means that every
-  state may end (zeros in log space).
+Conventions (float64, C order): ``log_startprob`` (N,); ``transmat`` (N, N) in
+probability space; ``log_frameprob`` (T_total, N), the log-likelihood of every
+frame under every state, all sequences concatenated; ``offsets`` int64
+(n_seq + 1,), sequence ``s`` being frames ``offsets[s]:offsets[s + 1]`` (no
+empty sequence); ``log_endprob`` (N,) or None (every state may end).
 
 The joint probability of frames ``x`` and states ``z`` is
 ``start[z0] b_{z0}(x0) prod_t A[z_{t-1}, z_t] b_{z_t}(x_t) end[z_{T-1}]``.
@@ -30,23 +25,16 @@ log-sum-exp over N^2 terms: slow, but the oracle for underflow tests.
 Batches are advanced in lockstep: sequences are sorted by decreasing length so
 that at step ``t`` the sequences still running form a prefix of that order, and
 each step is one ``(n_active, N) @ (N, N)`` product. The number of NumPy steps
-is the length of the longest sequence, not the total number of frames.
+is the length of the longest sequence, not the total number of frames. (BLAS
+may round differently for different batch sizes, so the last bits of one
+sequence's results can depend on the batch it is in.)
 """
 
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = [
-    "backward",
-    "baum_welch_categorical",
-    "categorical_log_frameprob",
-    "estep",
-    "forward",
-    "forward_loglik",
-    "map_path_logprob",
-    "posteriors",
-    "viterbi",
-]
+__all__ = ["backward", "baum_welch_categorical", "categorical_log_frameprob", "estep",
+           "forward", "forward_loglik", "map_path_logprob", "posteriors", "viterbi"]
 
 # A shifted sum below this may have lost terms to underflow: recompute exactly.
 UNDERFLOW_GUARD = 1e-280
@@ -138,11 +126,6 @@ def _check_offsets(offsets, n_frames):
     return offsets
 
 
-def _lse_rows(x):
-    """Row-wise log-sum-exp; an all -inf row gives -inf."""
-    return logsumexp(x, axis=1)
-
-
 # ---------------------------------------------------------------- single steps
 
 
@@ -163,17 +146,13 @@ def _forward_step(la, A, log_A, frame):
         alive = la.max(axis=1) > -np.inf
         g, j = np.nonzero((s < UNDERFLOW_GUARD) & (frame > -np.inf) & alive[:, None])
         if g.size:
-            fix = g, j, frame[g, j] + _lse_rows(la[g] + log_A[:, j].T)
+            fix = g, j, frame[g, j] + logsumexp(la[g] + log_A[:, j].T, axis=1)
     np.log(s, out=s)
     out = frame + m
     out += s
     if fix is not None:
         out[fix[0], fix[1]] = fix[2]
     return out
-
-
-def _forward_step_exact(la, log_A, frame):
-    return frame + logsumexp(la[:, :, None] + log_A[None, :, :], axis=1)
 
 
 def _backward_step(v, A, log_A):
@@ -190,16 +169,12 @@ def _backward_step(v, A, log_A):
         alive = v.max(axis=1) > -np.inf
         g, i = np.nonzero((out < UNDERFLOW_GUARD) & alive[:, None])
         if g.size:
-            fix = g, i, _lse_rows(v[g] + log_A[i])
+            fix = g, i, logsumexp(v[g] + log_A[i], axis=1)
     np.log(out, out=out)
     out += d
     if fix is not None:
         out[fix[0], fix[1]] = fix[2]
     return out, d, q
-
-
-def _backward_step_exact(v, log_A):
-    return logsumexp(log_A[None, :, :] + v[:, None, :], axis=2)
 
 
 def _xi_exact(la, log_A, v, ll):
@@ -241,19 +216,19 @@ def _forward_pass(p, exact, store):
     lf = p.view(p.lf)
     la = p.ls + lf[p.at(0, p.n_seq)]
     log_alpha = np.empty_like(p.lf) if store else None
-    alpha = p.view(log_alpha) if store else None
     if store:
+        alpha = p.view(log_alpha)
         alpha[p.at(0, p.n_seq)] = la
     loglik_sorted = np.empty(p.n_seq)
     for t in range(1, p.max_len + 1):
         g, g_prev = p.n_active[t], p.n_active[t - 1]
         if g < g_prev:  # sequences whose last frame is t - 1
-            loglik_sorted[g:g_prev] = _lse_rows(la[g:g_prev] + p.le)
+            loglik_sorted[g:g_prev] = logsumexp(la[g:g_prev] + p.le, axis=1)
         if g == 0:
             break
         idx = p.at(t, g)
-        if exact:
-            la = _forward_step_exact(la[:g], p.log_transmat, lf[idx])
+        if exact:  # N^2 terms per state
+            la = lf[idx] + logsumexp(la[:g, :, None] + p.log_transmat[None], axis=1)
         else:
             la = _forward_step(la[:g], p.A, p.log_transmat, lf[idx])
         if store:
@@ -286,7 +261,7 @@ def _backward_pass(p, exact, log_alpha=None, loglik=None):
         cur = p.at(k + 1, g, from_end=True)  # frame t, filled by this step
         v = lf[nxt] + lb[:g]
         if exact:
-            lb = _backward_step_exact(v, log_A)
+            lb = logsumexp(log_A[None] + v[:, None, :], axis=2)
         else:
             lb, d, q = _backward_step(v, A, log_A)
         if want_xi:
@@ -429,13 +404,9 @@ def estep(log_startprob, transmat, log_frameprob, offsets, log_endprob=None, exa
         loglik, log_alpha = _forward_pass(p, exact, store=True)
         log_beta, trans_counts = _backward_pass(p, exact, log_alpha, loglik)
         post = _gamma(p, log_alpha, log_beta, loglik)
-    return {
-        "loglik": loglik,
-        "posteriors": post,
-        "start_counts": post[p.offsets[:-1]].sum(axis=0),
-        "trans_counts": trans_counts,
-        "end_counts": post[p.offsets[1:] - 1].sum(axis=0),
-    }
+    return {"loglik": loglik, "posteriors": post, "trans_counts": trans_counts,
+            "start_counts": post[p.offsets[:-1]].sum(axis=0),
+            "end_counts": post[p.offsets[1:] - 1].sum(axis=0)}
 
 
 def viterbi(log_startprob, transmat, log_frameprob, offsets, log_endprob=None):
@@ -512,15 +483,13 @@ def map_path_logprob(log_startprob, transmat, log_frameprob, offsets, path, log_
         raise ValueError(f"path must be an integer array of shape ({p.lf.shape[0]},)")
     if np.any((path < -1) | (path >= p.n)):
         raise ValueError(f"path entries must lie in [0, {p.n}) (or be -1)")
-    missing = np.add.reduceat((path == -1).astype(np.int64), p.offsets[:-1]) > 0
-    z = np.where(path == -1, 0, path).astype(np.int64)
     first, last = p.offsets[:-1], p.offsets[1:] - 1
-    frame_terms = p.lf[np.arange(z.size), z]
-    trans_terms = np.zeros(z.size)
-    trans_terms[1:] = p.log_transmat[z[:-1], z[1:]]
-    trans_terms[first] = 0.0  # no transition into the first frame of a sequence
-    total = np.add.reduceat(frame_terms + trans_terms, first)
-    total = total + p.ls[z[first]] + p.le[z[last]]
+    missing = np.add.reduceat((path == -1).astype(np.int64), first) > 0
+    z = np.where(path == -1, 0, path).astype(np.int64)
+    terms = p.lf[np.arange(z.size), z]
+    terms[1:] += p.log_transmat[z[:-1], z[1:]]
+    terms[first] = p.lf[first, z[first]] + p.ls[z[first]]  # no transition into frame 0
+    total = np.add.reduceat(terms, first) + p.le[z[last]]
     total[missing] = -np.inf
     return total
 
@@ -604,12 +573,10 @@ def baum_welch_categorical(X, offsets, startprob, transmat, emissionprob, endpro
     Raises
     ------
     ValueError
-        If a sequence has zero likelihood under the current parameters. A row
-        without any count keeps its previous value.
+        If a sequence has zero likelihood under the current parameters.
     """
-    startprob = np.array(startprob, dtype=np.float64)
-    transmat = np.array(transmat, dtype=np.float64)
-    emissionprob = np.array(emissionprob, dtype=np.float64)
+    startprob, transmat, emissionprob = (np.array(a, dtype=np.float64)
+                                         for a in (startprob, transmat, emissionprob))
     endprob = None if endprob is None else np.array(endprob, dtype=np.float64)
     n, n_symbols = emissionprob.shape
     for name, arr in (("startprob", startprob), ("transmat", transmat),
@@ -629,11 +596,10 @@ def baum_welch_categorical(X, offsets, startprob, transmat, emissionprob, endpro
             raise ValueError(f"sequence {bad[0]} has zero likelihood under the current "
                              f"parameters ({bad.size} impossible sequence(s))")
         history.append(float(stats["loglik"].sum()))
-
+        # M-step. Rows (or the start vector) without any count keep their values.
         numer = _dirichlet_numer(stats["start_counts"], startprob, startprob_prior)
         if numer.sum() > 0:
             startprob = numer / numer.sum()
-
         numer = _dirichlet_numer(stats["trans_counts"], transmat, transmat_prior)
         total = numer.sum(axis=1)
         if endprob is not None:
@@ -643,7 +609,6 @@ def baum_welch_categorical(X, offsets, startprob, transmat, emissionprob, endpro
         transmat[rows] = numer[rows] / total[rows, None]
         if endprob is not None:
             endprob[rows] = end_numer[rows] / total[rows]
-
         post = stats["posteriors"]
         counts = np.stack([np.bincount(X, weights=post[:, i], minlength=n_symbols)
                            for i in range(n)])

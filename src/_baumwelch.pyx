@@ -15,7 +15,13 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
 from _checks cimport check_length, check_offsets, check_square
-from _steps cimport backward_step, forward_sequence, normalize_exp, shift_to_max
+from _steps cimport (
+    backward_step,
+    forward_sequence,
+    hmm_outer_acc,
+    normalize_exp,
+    shift_to_max,
+)
 
 # A step whose expected transitions sum, in the shifted domain, to less than
 # this may have lost terms to underflow: it is summed exactly instead.
@@ -52,9 +58,8 @@ cdef double forward_backward_one(
     cdef double* tmp
     cdef double* row
     cdef const double* rel_alpha
-    cdef const double* trans_row
-    cdef double loglik, total, coef
-    cdef Py_ssize_t t, i, j
+    cdef double loglik, total
+    cdef Py_ssize_t t, i
     cdef bint accumulate = trans_counts != NULL
 
     loglik = forward_sequence(log_frameprob, n_frames, log_startprob, transmat,
@@ -84,14 +89,7 @@ cdef double forward_backward_one(
                 p[i] = exp(rel_alpha[i])
                 total += p[i] * sums[i]
             if total >= _MIN_XI_TOTAL:
-                for i in range(n):
-                    coef = p[i] / total
-                    if coef == 0.0:
-                        continue
-                    row = trans_counts + i * n
-                    trans_row = transmat + i * n
-                    for j in range(n):
-                        row[j] += coef * trans_row[j] * q[j]
+                hmm_outer_acc(p, transmat, q, 1.0 / total, trans_counts, n)
             else:
                 _exact_xi_step(rel_alpha, log_transmat, v, trans_counts, n)
         row = posteriors + t * n

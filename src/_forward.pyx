@@ -30,7 +30,7 @@ cdef double _score_one(
     const double* transmat,         # IN (N, N)
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
-    double* work,                   # (3 N,) scratch
+    double* work,                   # (4 N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
     """Log-likelihood of one sequence with two rolling vectors: O(N) memory."""
@@ -61,7 +61,7 @@ cdef double _lattice_one(
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
     double* log_alpha,              # OUT (T, N) absolute log alpha
-    double* work,                   # (3 N,) scratch
+    double* work,                   # (4 N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
     cdef double* cur = work
@@ -106,7 +106,7 @@ def forward_loglik(
     check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
     n_threads = max(1, n_threads)
-    work = np.empty((n_threads, 3 * n))
+    work = np.empty((n_threads, 4 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             loglik[s] = _score_one(
@@ -140,7 +140,7 @@ def forward_lattice(
     if log_alpha.shape[0] != log_frameprob.shape[0] or log_alpha.shape[1] != n:
         raise ValueError("log_alpha must have the shape of log_frameprob")
     n_threads = max(1, n_threads)
-    work = np.empty((n_threads, 3 * n))
+    work = np.empty((n_threads, 4 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             loglik[s] = _lattice_one(

@@ -17,6 +17,13 @@
 
 from libc.math cimport exp, log, INFINITY
 
+cdef extern from "_simd.h" nogil:
+    void hmm_vecmat(const double* x, const double* a, double* out, Py_ssize_t n)
+    void hmm_outer_acc(const double* x, const double* a, const double* y, double scale,
+                       double* acc, Py_ssize_t n)
+    void hmm_maxplus(const double* delta, const double* log_a, double* best, double* arg,
+                     Py_ssize_t n)
+
 cdef inline double UNDERFLOW_GUARD() noexcept nogil:
     return 1e-280
 
@@ -79,22 +86,16 @@ cdef inline double forward_step(
     const double* log_transmat,     # IN (N, N)
     const double* log_frameprob,    # IN (N,) emission log-likelihoods at t
     double* rel_alpha,              # OUT (N,) relative log alpha at t
-    double* sums,                   # (N,) scratch
+    double* scratch,                # (2 N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
     """One forward step; returns the shift added to the running log scale."""
     cdef Py_ssize_t i, j
-    cdef double p
-    cdef const double* row
-    for j in range(n):
-        sums[j] = 0.0
+    cdef double* sums = scratch
+    cdef double* p = scratch + n
     for i in range(n):
-        p = exp(rel_alpha_prev[i])
-        if p == 0.0:
-            continue
-        row = transmat + i * n
-        for j in range(n):
-            sums[j] += p * row[j]
+        p[i] = exp(rel_alpha_prev[i])
+    hmm_vecmat(p, transmat, sums, n)
     for j in range(n):
         if log_frameprob[j] == -INFINITY:
             rel_alpha[j] = -INFINITY
@@ -122,8 +123,7 @@ cdef inline double backward_step(
     ``v``, ``q`` and ``sums`` are left for the caller's expected-count step.
     """
     cdef Py_ssize_t i, j
-    cdef double m, qj
-    cdef const double* col
+    cdef double m
     for j in range(n):
         v[j] = log_frameprob_next[j] + rel_beta_next[j]
     m = max_of(v, n)
@@ -133,16 +133,9 @@ cdef inline double backward_step(
             q[i] = 0.0
             sums[i] = 0.0
         return m
-    for i in range(n):
-        sums[i] = 0.0
     for j in range(n):
-        qj = exp(v[j] - m)
-        q[j] = qj
-        if qj == 0.0:
-            continue
-        col = transmat_t + j * n
-        for i in range(n):
-            sums[i] += qj * col[i]
+        q[j] = exp(v[j] - m)
+    hmm_vecmat(q, transmat_t, sums, n)
     for i in range(n):
         if sums[i] >= UNDERFLOW_GUARD():
             rel_beta[i] = log(sums[i])
@@ -176,7 +169,7 @@ cdef inline double forward_sequence(
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
     double* rel_alpha,              # OUT (T, N) log alpha_t minus its max over states
-    double* scratch,                # (N,) scratch
+    double* scratch,                # (2 N,) scratch
     Py_ssize_t n,
 ) noexcept nogil:
     """Relative forward lattice of one sequence; returns its log-likelihood."""

@@ -12,6 +12,7 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
 from _checks cimport check_length, check_offsets, check_square
+from _steps cimport hmm_maxplus
 
 ctypedef fused backpointer_t:
     uint8_t
@@ -26,40 +27,29 @@ cdef double viterbi_one(
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
     backpointer_t* backpointers,    # (T, N) scratch
-    double* work,                   # (2 N,) scratch
+    double* work,                   # (3 N,) scratch
     int64_t* path,                  # OUT (T,); -1 everywhere when impossible
     Py_ssize_t n,
 ) noexcept nogil:
     cdef double* delta = work
     cdef double* best = work + n
+    cdef double* argbuf = work + 2 * n
     cdef double* tmp
-    cdef const double* row
     cdef const double* frame
     cdef backpointer_t* bp
-    cdef double d, cand, top
-    cdef Py_ssize_t t, i, j, arg
+    cdef double cand, top
+    cdef Py_ssize_t t, j, arg
 
     for j in range(n):
         delta[j] = log_startprob[j] + log_frameprob[j]
     for t in range(1, n_frames):
         bp = backpointers + t * n
-        for j in range(n):
-            best[j] = -INFINITY
-            bp[j] = 0
-        for i in range(n):
-            d = delta[i]
-            if d == -INFINITY:
-                continue
-            row = log_transmat + i * n
-            # Strict ">" keeps the lowest index among ties, as numpy.argmax does.
-            for j in range(n):
-                cand = d + row[j]
-                if cand > best[j]:
-                    best[j] = cand
-                    bp[j] = <backpointer_t> i
+        # Ties go to the lowest index, as numpy.argmax does.
+        hmm_maxplus(delta, log_transmat, best, argbuf, n)
         frame = log_frameprob + t * n
         for j in range(n):
             best[j] += frame[j]
+            bp[j] = <backpointer_t> argbuf[j]
         tmp = delta
         delta = best
         best = tmp
@@ -95,7 +85,7 @@ def _viterbi_batch(
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work = np.empty((n_threads, 2 * n))
+    cdef double[:, ::1] work = np.empty((n_threads, 3 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             logprob[s] = viterbi_one(
