@@ -18,6 +18,7 @@ from _checks cimport check_length, check_offsets, check_square
 from _steps cimport (
     backward_step,
     forward_sequence,
+    hmm_exp_sub,
     hmm_outer_acc,
     normalize_exp,
     shift_to_max,
@@ -84,9 +85,9 @@ cdef double forward_backward_one(
         rel_alpha = posteriors + t * n
         if accumulate:
             # xi_t(i, j) = p_i A_ij q_j / sum_i p_i (A q)_i with p = exp(rel_alpha).
+            hmm_exp_sub(rel_alpha, 0.0, p, n)
             total = 0.0
             for i in range(n):
-                p[i] = exp(rel_alpha[i])
                 total += p[i] * sums[i]
             if total >= _MIN_XI_TOTAL:
                 hmm_outer_acc(p, transmat, q, 1.0 / total, trans_counts, n)

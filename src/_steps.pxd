@@ -23,6 +23,8 @@ cdef extern from "_simd.h" nogil:
                        double* acc, Py_ssize_t n)
     void hmm_maxplus(const double* delta, const double* log_a, double* best, double* arg,
                      Py_ssize_t n)
+    void hmm_exp_sub(const double* x, double shift, double* out, Py_ssize_t n)
+    void hmm_log(const double* x, double* out, Py_ssize_t n)
 
 cdef inline double UNDERFLOW_GUARD() noexcept nogil:
     return 1e-280
@@ -93,14 +95,14 @@ cdef inline double forward_step(
     cdef Py_ssize_t i, j
     cdef double* sums = scratch
     cdef double* p = scratch + n
-    for i in range(n):
-        p[i] = exp(rel_alpha_prev[i])
+    hmm_exp_sub(rel_alpha_prev, 0.0, p, n)
     hmm_vecmat(p, transmat, sums, n)
+    hmm_log(sums, rel_alpha, n)
     for j in range(n):
         if log_frameprob[j] == -INFINITY:
             rel_alpha[j] = -INFINITY
         elif sums[j] >= UNDERFLOW_GUARD():
-            rel_alpha[j] = log_frameprob[j] + log(sums[j])
+            rel_alpha[j] += log_frameprob[j]
         else:
             rel_alpha[j] = log_frameprob[j] + logsumexp_strided(
                 rel_alpha_prev, log_transmat + j, n, n)
@@ -133,19 +135,17 @@ cdef inline double backward_step(
             q[i] = 0.0
             sums[i] = 0.0
         return m
-    for j in range(n):
-        q[j] = exp(v[j] - m)
+    hmm_exp_sub(v, m, q, n)
     hmm_vecmat(q, transmat_t, sums, n)
+    hmm_log(sums, rel_beta, n)
     for i in range(n):
-        if sums[i] >= UNDERFLOW_GUARD():
-            rel_beta[i] = log(sums[i])
-        else:
+        if sums[i] < UNDERFLOW_GUARD():
             rel_beta[i] = logsumexp_strided(v, log_transmat + i * n, n, 1) - m
     return m + shift_to_max(rel_beta, n)
 
 
-cdef inline double normalize_exp(const double* a, const double* b, double* out,
-                                 Py_ssize_t n) noexcept nogil:
+cdef inline void normalize_exp(const double* a, const double* b, double* out,
+                               Py_ssize_t n) noexcept nogil:
     """out = exp(a + b) / sum(exp(a + b)), computed without overflow or underflow."""
     cdef Py_ssize_t i
     cdef double m = -INFINITY, total = 0.0
@@ -153,12 +153,12 @@ cdef inline double normalize_exp(const double* a, const double* b, double* out,
         out[i] = a[i] + b[i]
         if out[i] > m:
             m = out[i]
+    hmm_exp_sub(out, m, out, n)
     for i in range(n):
-        out[i] = exp(out[i] - m)
         total += out[i]
+    total = 1.0 / total
     for i in range(n):
-        out[i] /= total
-    return m + log(total)
+        out[i] *= total
 
 
 cdef inline double forward_sequence(

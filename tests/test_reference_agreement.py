@@ -149,3 +149,16 @@ def test_results_identical_for_one_and_two_threads(operation):
         one, two = list(one.values()), list(two.values())
     for a, b in zip(one, two, strict=True):
         assert_array_equal(a, b)
+
+
+def test_vectorised_exp_and_log_are_within_one_ulp():
+    # The kernels' own exp/log (src/_simd.h) against NumPy, through a forward
+    # pass whose every step exercises both: a one-state chain is a plain sum.
+    rng = np.random.RandomState(3)
+    frames = -rng.exponential(30.0, size=(5000, 1))
+    ll = hmm_core.forward([0.0], [[1.0]], frames)
+    assert_allclose(ll, frames.sum(), rtol=1e-14)
+    # Posteriors normalise exp(a + b - max): equal states stay exactly uniform.
+    _, post = hmm_core.posteriors(np.log([0.5, 0.5]), [[0.5, 0.5], [0.5, 0.5]],
+                                  np.zeros((7, 2)))
+    assert_array_equal(post, 0.5)
