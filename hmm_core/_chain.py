@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core import _baumwelch, _forward, _viterbi
+from hmm_core import _baumwelch, _forward, _sparse, _viterbi
 from hmm_core._config import effective_n_threads
 from hmm_core._validation import (
     check_endprob,
@@ -22,6 +22,11 @@ from hmm_core._validation import (
 # Below this many multiply-adds (frames x N^2) a call runs on one thread:
 # waking a second thread costs more than it saves.
 _PARALLEL_MIN_WORK = 200_000
+
+# The sparse kernels pay an indirect load per transition; below this share of
+# allowed transitions (and from this many states) they beat the dense ones.
+_SPARSE_MAX_DENSITY = 0.2
+_SPARSE_MIN_STATES = 32
 
 # Memory allowed for per-chunk E-step accumulators (bytes).
 _CHUNK_BUDGET = 64 * 2**20
@@ -42,9 +47,14 @@ class ChainParams:
         Expected number of states.
     suffix : str
         Appended to parameter names in error messages (``"_"`` for models).
+    sparse : bool or None
+        Run the kernels that visit only allowed (non-zero) transitions, at
+        O(T * nnz) cost. None chooses them when at least 32 states allow at
+        most 20% of all transitions.
     """
 
-    def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix=""):
+    def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix="",
+                 sparse=None):
         self.startprob = check_probability_vector(startprob, "startprob" + suffix, n_components)
         n = self.startprob.shape[0]
         self.endprob = (None if endprob is None
@@ -56,9 +66,19 @@ class ChainParams:
         self.log_endprob = (
             np.zeros(n) if self.endprob is None else np.ascontiguousarray(log(self.endprob))
         )
+        self._set_sparse(sparse)
+
+    def _set_sparse(self, sparse):
+        if sparse not in (None, True, False):
+            raise ValueError(f"sparse must be True, False or None, got {sparse!r}")
+        n = self.n_components
+        if sparse is None:
+            density = np.count_nonzero(self.transmat) / (n * n)
+            sparse = n >= _SPARSE_MIN_STATES and density <= _SPARSE_MAX_DENSITY
+        self.sparse = _sparse.SparseTransitions(self.transmat) if sparse else None
 
     @classmethod
-    def from_logs(cls, log_startprob, transmat, log_endprob=None):
+    def from_logs(cls, log_startprob, transmat, log_endprob=None, sparse=None):
         """Build from the functional API's arguments (already validated)."""
         self = cls.__new__(cls)
         self.log_startprob = log_startprob
@@ -72,6 +92,7 @@ class ChainParams:
         else:
             self.endprob = np.exp(log_endprob)
             self.log_endprob = log_endprob
+        self._set_sparse(sparse)
         return self
 
     # Kernel calls: ``log_frameprob`` is (T_total, N) float64 C-contiguous and
@@ -80,6 +101,10 @@ class ChainParams:
     def loglik(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence log-likelihoods (O(N) memory per sequence)."""
         out = np.empty(offsets.shape[0] - 1)
+        if self.sparse is not None:
+            self.sparse.loglik(log_frameprob, offsets, self.log_startprob, self.log_endprob,
+                               out, _threads(n_threads, offsets, self.n_components))
+            return out
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
             self.log_endprob, out, _threads(n_threads, offsets, self.n_components),
@@ -109,6 +134,11 @@ class ChainParams:
         """Per-sequence log-likelihoods and (T, N) state posteriors."""
         out = np.empty(offsets.shape[0] - 1)
         post = np.empty_like(log_frameprob)
+        if self.sparse is not None:
+            self.sparse.posteriors(log_frameprob, offsets, self.log_startprob,
+                                   self.log_endprob, post, out,
+                                   _threads(n_threads, offsets, self.n_components))
+            return out, post
         _baumwelch.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
             self.log_endprob, post, out, _threads(n_threads, offsets, self.n_components),
@@ -119,6 +149,10 @@ class ChainParams:
         """Per-sequence best-path log-probabilities and the concatenated paths."""
         logprob = np.empty(offsets.shape[0] - 1)
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
+        if self.sparse is not None:
+            self.sparse.viterbi(log_frameprob, offsets, self.log_startprob, self.log_endprob,
+                                logprob, path, _threads(n_threads, offsets, self.n_components))
+            return logprob, path
         _viterbi.viterbi(
             log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
             logprob, path, _threads(n_threads, offsets, self.n_components),
@@ -140,12 +174,23 @@ class ChainParams:
         loglik = np.empty(offsets.shape[0] - 1)
         post = np.empty_like(log_frameprob)
         start = np.empty((n_chunks, n))
-        trans = np.empty((n_chunks, n, n))
         end = np.empty((n_chunks, n))
+        threads = _threads(n_threads, chunks, self.n_components, offsets[-1])
+        if self.sparse is not None:
+            trans = np.empty((n_chunks, self.sparse.nnz))
+            self.sparse.estep(log_frameprob, offsets, chunks, self.log_startprob,
+                              self.log_endprob, post, loglik, start, trans, end, threads)
+            return {
+                "loglik": loglik,
+                "posteriors": post,
+                "start_counts": start.sum(axis=0),
+                "trans_counts": self.sparse.to_dense(trans.sum(axis=0)),
+                "end_counts": end.sum(axis=0),
+            }
+        trans = np.empty((n_chunks, n, n))
         _baumwelch.estep(
             log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
-            self.log_transmat, self.log_endprob, post, loglik, start, trans, end,
-            _threads(n_threads, chunks, self.n_components, offsets[-1]),
+            self.log_transmat, self.log_endprob, post, loglik, start, trans, end, threads,
         )
         return {
             "loglik": loglik,

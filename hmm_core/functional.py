@@ -23,6 +23,10 @@ log_endprob : array-like of shape (n_components,), optional
     Log probability of stopping after each state (an explicit final state).
 n_threads : int, optional
     Threads for the batch; default from ``omp_get_max_threads()``.
+sparse : bool, optional
+    Visit only the non-zero transitions (O(T * nnz) per sequence); None
+    chooses automatically (at least 32 states, at most 20% of transitions
+    allowed). The lattice functions (``return_lattice``, ``backward``) are dense.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from hmm_core._validation import (
 __all__ = ["backward", "forward", "posteriors", "viterbi"]
 
 
-def _prepare(log_startprob, transmat, log_frameprob, lengths, log_endprob):
+def _prepare(log_startprob, transmat, log_frameprob, lengths, log_endprob, sparse=None):
     log_startprob = check_log_probability_vector(log_startprob, "log_startprob")
     n = log_startprob.shape[0]
     endprob = None
@@ -58,17 +62,17 @@ def _prepare(log_startprob, transmat, log_frameprob, lengths, log_endprob):
     transmat = check_transmat(transmat, n, endprob)
     log_frameprob = check_log_frameprob(log_frameprob, n)
     offsets = check_lengths(lengths, log_frameprob.shape[0])
-    chain = ChainParams.from_logs(log_startprob, transmat, log_endprob)
+    chain = ChainParams.from_logs(log_startprob, transmat, log_endprob, sparse)
     return chain, log_frameprob, offsets
 
 
 def forward(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=None, *,
-            return_lattice=False, n_threads=None):
+            return_lattice=False, n_threads=None, sparse=None):
     """Log-likelihood of every sequence by the forward algorithm.
 
     Parameters
     ----------
-    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads
+    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads, sparse
         See the module documentation.
     return_lattice : bool, default=False
         Also return the forward lattice. Without it, memory per sequence is
@@ -82,7 +86,7 @@ def forward(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=No
         Only with ``return_lattice``: ``log P(x_0..x_t, z_t = i)``.
     """
     chain, frames, offsets = _prepare(log_startprob, transmat, log_frameprob, lengths,
-                                      log_endprob)
+                                      log_endprob, False if return_lattice else sparse)
     if return_lattice:
         return chain.forward(frames, offsets, n_threads)
     return chain.loglik(frames, offsets, n_threads)
@@ -104,17 +108,17 @@ def backward(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=N
         At the last frame of each sequence, ``log_endprob`` (or 0).
     """
     chain, frames, offsets = _prepare(log_startprob, transmat, log_frameprob, lengths,
-                                      log_endprob)
+                                      log_endprob, False)
     return chain.backward(frames, offsets, n_threads)
 
 
 def posteriors(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=None, *,
-               n_threads=None):
+               n_threads=None, sparse=None):
     """State posteriors ``P(z_t = i | x)`` by forward-backward.
 
     Parameters
     ----------
-    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads
+    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads, sparse
         See the module documentation.
 
     Returns
@@ -125,17 +129,17 @@ def posteriors(log_startprob, transmat, log_frameprob, lengths=None, log_endprob
         Rows sum to one; all zero for an impossible sequence.
     """
     chain, frames, offsets = _prepare(log_startprob, transmat, log_frameprob, lengths,
-                                      log_endprob)
+                                      log_endprob, sparse)
     return chain.posteriors(frames, offsets, n_threads)
 
 
 def viterbi(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=None, *,
-            n_threads=None):
+            n_threads=None, sparse=None):
     """Most probable state path of every sequence (Viterbi).
 
     Parameters
     ----------
-    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads
+    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads, sparse
         See the module documentation.
 
     Returns
@@ -147,5 +151,5 @@ def viterbi(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=No
         impossible sequence has no path: its entries are -1.
     """
     chain, frames, offsets = _prepare(log_startprob, transmat, log_frameprob, lengths,
-                                      log_endprob)
+                                      log_endprob, sparse)
     return chain.viterbi(frames, offsets, n_threads)
