@@ -22,6 +22,7 @@ from _steps cimport (
     hmm_outer_acc,
     normalize_exp,
     shift_to_max,
+    zeros_are_exact,
 )
 
 # A step whose expected transitions sum, in the shifted domain, to less than
@@ -42,6 +43,7 @@ cdef double forward_backward_one(
     double* start_counts,           # OUT (N,) accumulated, or NULL
     double* trans_counts,           # OUT (N, N) accumulated, or NULL
     double* end_counts,             # OUT (N,) accumulated, or NULL
+    bint zeros_exact,               # IN zeros_are_exact(transmat)
     Py_ssize_t n,
 ) noexcept nogil:
     """Posteriors of one sequence (and, optionally, its expected counts).
@@ -64,7 +66,7 @@ cdef double forward_backward_one(
     cdef bint accumulate = trans_counts != NULL
 
     loglik = forward_sequence(log_frameprob, n_frames, log_startprob, transmat,
-                              log_transmat, log_endprob, posteriors, sums, n)
+                              log_transmat, log_endprob, posteriors, sums, zeros_exact, n)
     if loglik == -INFINITY:
         # Impossible under the model: no posterior mass, nothing to count.
         memset(posteriors, 0, n_frames * n * sizeof(double))
@@ -81,7 +83,7 @@ cdef double forward_backward_one(
     for t in range(n_frames - 2, -1, -1):
         # rel_beta holds beta_{t+1}; compute beta_t into rel_beta_prev.
         backward_step(rel_beta, log_frameprob + (t + 1) * n, transmat_t, log_transmat,
-                      rel_beta_prev, v, q, sums, n)
+                      rel_beta_prev, v, q, sums, zeros_exact, n)
         rel_alpha = posteriors + t * n
         if accumulate:
             # xi_t(i, j) = p_i A_ij q_j / sum_i p_i (A q)_i with p = exp(rel_alpha).
@@ -148,10 +150,12 @@ def posteriors(
     cdef Py_ssize_t s
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
+    cdef bint zeros_exact
     _check_common(log_frameprob, offsets, log_startprob, transmat, log_transmat,
                   log_endprob, out_posteriors)
     check_length(loglik.shape[0], n_seq, "loglik")
     n_threads = max(1, n_threads)
+    zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
     work = np.empty((n_threads, 6 * n))
     with nogil:
@@ -160,7 +164,7 @@ def posteriors(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
                 &log_transmat[0, 0], &log_endprob[0], &out_posteriors[offsets[s], 0],
-                &work[threadid(), 0], NULL, NULL, NULL, n)
+                &work[threadid(), 0], NULL, NULL, NULL, zeros_exact, n)
 
 
 def estep(
@@ -185,6 +189,7 @@ def estep(
     cdef Py_ssize_t c, s
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
+    cdef bint zeros_exact
     _check_common(log_frameprob, offsets, log_startprob, transmat, log_transmat,
                   log_endprob, out_posteriors)
     check_length(loglik.shape[0], n_seq, "loglik")
@@ -200,6 +205,7 @@ def estep(
     if (trans_counts.shape[0], trans_counts.shape[1], trans_counts.shape[2]) != (n_chunks, n, n):
         raise ValueError(f"trans_counts must have shape {(n_chunks, n, n)}")
     n_threads = max(1, n_threads)
+    zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
     work = np.empty((n_threads, 6 * n))
     start_counts[:, :] = 0.0
@@ -212,7 +218,7 @@ def estep(
                          &log_transmat[0, 0], &log_endprob[0], &out_posteriors[0, 0],
                          &loglik[0],
                          &work[threadid(), 0], &start_counts[c, 0],
-                         &trans_counts[c, 0, 0], &end_counts[c, 0], n)
+                         &trans_counts[c, 0, 0], &end_counts[c, 0], zeros_exact, n)
 
 
 cdef void _estep_chunk(
@@ -231,6 +237,7 @@ cdef void _estep_chunk(
     double* start_counts,
     double* trans_counts,
     double* end_counts,
+    bint zeros_exact,
     Py_ssize_t n,
 ) noexcept nogil:
     cdef Py_ssize_t s
@@ -239,7 +246,7 @@ cdef void _estep_chunk(
             log_frameprob + offsets[s] * n, offsets[s + 1] - offsets[s],
             log_startprob, transmat, transmat_t, log_transmat, log_endprob,
             out_posteriors + offsets[s] * n, work, start_counts, trans_counts,
-            end_counts, n)
+            end_counts, zeros_exact, n)
 
 
 cdef int _check_common(

@@ -19,6 +19,7 @@ from _steps cimport (
     forward_init,
     forward_step,
     logsumexp_strided,
+    zeros_are_exact,
     shift_to_max,
 )
 
@@ -31,6 +32,7 @@ cdef double _score_one(
     const double* log_transmat,     # IN (N, N)
     const double* log_endprob,      # IN (N,)
     double* work,                   # (4 N,) scratch
+    bint zeros_exact,
     Py_ssize_t n,
 ) noexcept nogil:
     """Log-likelihood of one sequence with two rolling vectors: O(N) memory."""
@@ -44,7 +46,7 @@ cdef double _score_one(
         if scale == -INFINITY:
             return scale
         scale += forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt,
-                              sums, n)
+                              sums, zeros_exact, n)
         tmp = cur
         cur = nxt
         nxt = tmp
@@ -62,6 +64,7 @@ cdef double _lattice_one(
     const double* log_endprob,      # IN (N,)
     double* log_alpha,              # OUT (T, N) absolute log alpha
     double* work,                   # (4 N,) scratch
+    bint zeros_exact,
     Py_ssize_t n,
 ) noexcept nogil:
     cdef double* cur = work
@@ -73,7 +76,7 @@ cdef double _lattice_one(
     for t in range(n_frames):
         if t > 0 and scale != -INFINITY:
             scale += forward_step(cur, transmat, log_transmat, log_frameprob + t * n, nxt,
-                                  sums, n)
+                                  sums, zeros_exact, n)
             tmp = cur
             cur = nxt
             nxt = tmp
@@ -99,6 +102,7 @@ def forward_loglik(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
+    cdef bint zeros_exact
     check_offsets(offsets, log_frameprob.shape[0])
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
@@ -106,13 +110,14 @@ def forward_loglik(
     check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
     n_threads = max(1, n_threads)
+    zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     work = np.empty((n_threads, 4 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             loglik[s] = _score_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
-                &log_endprob[0], &work[threadid(), 0], n)
+                &log_endprob[0], &work[threadid(), 0], zeros_exact, n)
 
 
 def forward_lattice(
@@ -131,6 +136,7 @@ def forward_lattice(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
+    cdef bint zeros_exact
     check_offsets(offsets, log_frameprob.shape[0])
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
@@ -140,13 +146,14 @@ def forward_lattice(
     if log_alpha.shape[0] != log_frameprob.shape[0] or log_alpha.shape[1] != n:
         raise ValueError("log_alpha must have the shape of log_frameprob")
     n_threads = max(1, n_threads)
+    zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     work = np.empty((n_threads, 4 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             loglik[s] = _lattice_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
-                &log_endprob[0], &log_alpha[offsets[s], 0], &work[threadid(), 0], n)
+                &log_endprob[0], &log_alpha[offsets[s], 0], &work[threadid(), 0], zeros_exact, n)
 
 
 cdef void backward_one(
@@ -157,6 +164,7 @@ cdef void backward_one(
     const double* log_endprob,      # IN (N,)
     double* log_beta,               # OUT (T, N) absolute log beta
     double* work,                   # (5 N,) scratch
+    bint zeros_exact,
     Py_ssize_t n,
 ) noexcept nogil:
     cdef double* cur = work
@@ -172,7 +180,7 @@ cdef void backward_one(
     for t in range(n_frames - 1, -1, -1):
         if t < n_frames - 1 and scale != -INFINITY:
             scale += backward_step(cur, log_frameprob + (t + 1) * n, transmat_t,
-                                   log_transmat, nxt, v, q, sums, n)
+                                   log_transmat, nxt, v, q, sums, zeros_exact, n)
             tmp = cur
             cur = nxt
             nxt = tmp
@@ -194,6 +202,7 @@ def backward_lattice(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
+    cdef bint zeros_exact
     check_offsets(offsets, log_frameprob.shape[0])
     check_length(log_endprob.shape[0], n, "log_endprob")
     check_square(transmat_t.shape[0], transmat_t.shape[1], n, "transmat_t")
@@ -201,9 +210,10 @@ def backward_lattice(
     if log_beta.shape[0] != log_frameprob.shape[0] or log_beta.shape[1] != n:
         raise ValueError("log_beta must have the shape of log_frameprob")
     n_threads = max(1, n_threads)
+    zeros_exact = zeros_are_exact(&transmat_t[0, 0], n * n)
     work = np.empty((n_threads, 5 * n))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             backward_one(&log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                          &transmat_t[0, 0], &log_transmat[0, 0], &log_endprob[0],
-                         &log_beta[offsets[s], 0], &work[threadid(), 0], n)
+                         &log_beta[offsets[s], 0], &work[threadid(), 0], zeros_exact, n)

@@ -30,6 +30,30 @@ cdef inline double UNDERFLOW_GUARD() noexcept nogil:
     return 1e-280
 
 
+cdef inline bint zeros_are_exact(const double* transmat, Py_ssize_t size) noexcept nogil:
+    """True when no allowed transition is below 1e-15.
+
+    Then a product p * a of a non-flushed p (>= 3e-308) never underflows to 0,
+    so a shifted sum of exactly 0 with no flushed p means an impossible state
+    and needs no exact recomputation: the common case of unreachable states in
+    left-to-right models costs nothing extra.
+    """
+    cdef Py_ssize_t k
+    for k in range(size):
+        if transmat[k] != 0.0 and transmat[k] < 1e-15:
+            return False
+    return True
+
+
+cdef inline bint any_flushed(const double* x, double shift, Py_ssize_t n) noexcept nogil:
+    """Whether exp(x - shift) flushed a finite entry to 0 (below e^-708)."""
+    cdef Py_ssize_t i
+    cdef bint flushed = False
+    for i in range(n):
+        flushed |= (x[i] - shift < -708.0) & (x[i] != -INFINITY)
+    return flushed
+
+
 cdef inline double max_of(const double* x, Py_ssize_t n) noexcept nogil:
     cdef double m = -INFINITY
     cdef Py_ssize_t i
@@ -89,17 +113,20 @@ cdef inline double forward_step(
     const double* log_frameprob,    # IN (N,) emission log-likelihoods at t
     double* rel_alpha,              # OUT (N,) relative log alpha at t
     double* scratch,                # (2 N,) scratch
+    bint zeros_exact,               # IN zeros_are_exact(transmat)
     Py_ssize_t n,
 ) noexcept nogil:
     """One forward step; returns the shift added to the running log scale."""
     cdef Py_ssize_t i, j
     cdef double* sums = scratch
     cdef double* p = scratch + n
+    cdef bint zero_is_impossible
     hmm_exp_sub(rel_alpha_prev, 0.0, p, n)
     hmm_vecmat(p, transmat, sums, n)
     hmm_log(sums, rel_alpha, n)
+    zero_is_impossible = zeros_exact and not any_flushed(rel_alpha_prev, 0.0, n)
     for j in range(n):
-        if log_frameprob[j] == -INFINITY:
+        if log_frameprob[j] == -INFINITY or (sums[j] == 0.0 and zero_is_impossible):
             rel_alpha[j] = -INFINITY
         elif sums[j] >= UNDERFLOW_GUARD():
             rel_alpha[j] += log_frameprob[j]
@@ -118,6 +145,7 @@ cdef inline double backward_step(
     double* v,                          # OUT (N,) log_frameprob_next + rel_beta_next
     double* q,                          # OUT (N,) exp(v - max v)
     double* sums,                       # OUT (N,) transmat @ q
+    bint zeros_exact,                   # IN zeros_are_exact(transmat)
     Py_ssize_t n,
 ) noexcept nogil:
     """One backward step; returns the shift added to the running log scale.
@@ -126,6 +154,7 @@ cdef inline double backward_step(
     """
     cdef Py_ssize_t i, j
     cdef double m
+    cdef bint zero_is_impossible
     for j in range(n):
         v[j] = log_frameprob_next[j] + rel_beta_next[j]
     m = max_of(v, n)
@@ -138,8 +167,11 @@ cdef inline double backward_step(
     hmm_exp_sub(v, m, q, n)
     hmm_vecmat(q, transmat_t, sums, n)
     hmm_log(sums, rel_beta, n)
+    zero_is_impossible = zeros_exact and not any_flushed(v, m, n)
     for i in range(n):
-        if sums[i] < UNDERFLOW_GUARD():
+        if sums[i] == 0.0 and zero_is_impossible:
+            rel_beta[i] = -INFINITY
+        elif sums[i] < UNDERFLOW_GUARD():
             rel_beta[i] = logsumexp_strided(v, log_transmat + i * n, n, 1) - m
     return m + shift_to_max(rel_beta, n)
 
@@ -170,6 +202,7 @@ cdef inline double forward_sequence(
     const double* log_endprob,      # IN (N,)
     double* rel_alpha,              # OUT (T, N) log alpha_t minus its max over states
     double* scratch,                # (2 N,) scratch
+    bint zeros_exact,               # IN zeros_are_exact(transmat)
     Py_ssize_t n,
 ) noexcept nogil:
     """Relative forward lattice of one sequence; returns its log-likelihood."""
@@ -179,7 +212,8 @@ cdef inline double forward_sequence(
         return -INFINITY
     for t in range(1, n_frames):
         scale += forward_step(rel_alpha + (t - 1) * n, transmat, log_transmat,
-                              log_frameprob + t * n, rel_alpha + t * n, scratch, n)
+                              log_frameprob + t * n, rel_alpha + t * n, scratch,
+                              zeros_exact, n)
         if scale == -INFINITY:
             return -INFINITY
     return scale + logsumexp_strided(rel_alpha + (n_frames - 1) * n, log_endprob, n, 1)

@@ -162,3 +162,21 @@ def test_vectorised_exp_and_log_are_within_one_ulp():
     _, post = hmm_core.posteriors(np.log([0.5, 0.5]), [[0.5, 0.5], [0.5, 0.5]],
                                   np.zeros((7, 2)))
     assert_array_equal(post, 0.5)
+
+
+def test_tiny_transition_probabilities_stay_exact():
+    # A transition of 1e-200 times an alpha near e^-700 underflows to 0 in the
+    # shifted sum although the state is reachable: zeros are only trusted when
+    # no allowed transition is below 1e-15, so the exact fallback must run.
+    transmat = np.array([[1 - 1e-200, 1e-200, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    startprob = np.array([0.5, 0.0, 0.5])
+    frames = np.array([[0.0, 0.0, 0.0], [-700.0, -700.0, 0.0], [0.0, 0.0, -np.inf],
+                       [0.0, 0.0, -np.inf]])
+    frames[2, 0] = -np.inf
+    frames[3, 0] = -np.inf
+    offsets = np.array([0, 4])
+    exact = reference.forward_loglik(log(startprob), transmat, frames, offsets, exact=True)
+    assert np.isfinite(exact[0])
+    assert_allclose(hmm_core.forward(log(startprob), transmat, frames), exact, rtol=RTOL)
+    _, post = hmm_core.posteriors(log(startprob), transmat, frames)
+    assert_allclose(post.sum(axis=1), 1.0)
