@@ -13,14 +13,60 @@ import warnings
 
 import numpy as np
 
+from hmm_core import topology as _topology
 from hmm_core._chain import ChainParams
 from hmm_core._validation import check_lengths, check_random_state
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.kbest import kbest_paths
 from hmm_core.monitor import ConvergenceMonitor
 
-__all__ = ["BaseHMM"]
+__all__ = ["BaseHMM", "check_states"]
 
 _DECODERS = ("viterbi", "map")
+_TRAININGS = ("baum-welch", "viterbi")
+
+
+def check_states(states, n_samples, n_components, name="states"):
+    """Validate frame labels: one per frame, each in ``0..n_components - 1`` or -1.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_samples,)
+    """
+    arr = np.asarray(states)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must hold one state label per frame (shape ({n_samples},)), "
+                         f"got shape {arr.shape}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+                and np.all(arr == np.round(arr))):
+            raise ValueError(f"{name} must hold integer state labels, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    bad = arr[(arr < -1) | (arr >= n_components)]
+    if bad.size:
+        raise ValueError(f"{name} must hold states in 0..{n_components - 1} or -1 for an "
+                         f"unlabelled frame, found {bad[0]}")
+    return arr
+
+
+def path_stats(path, offsets, n_components):
+    """E-step statistics of known state paths (hard counts, one-hot posteriors)."""
+    n = n_components
+    first, last = offsets[:-1], offsets[1:] - 1
+    inner = np.ones(path.shape[0], dtype=bool)
+    inner[last] = False  # a sequence's last frame has no successor
+    src = np.flatnonzero(inner)
+    posteriors = np.zeros((path.shape[0], n))
+    posteriors[np.arange(path.shape[0]), path] = 1.0
+    pairs = np.bincount(path[src] * n + path[src + 1], minlength=n * n)
+    return {
+        "posteriors": posteriors,
+        "start_counts": np.bincount(path[first], minlength=n).astype(float),
+        "trans_counts": pairs.reshape(n, n).astype(float),
+        "end_counts": np.bincount(path[last], minlength=n).astype(float),
+    }
 
 
 def emission_attribute(name: str, doc: str) -> property:
@@ -73,6 +119,22 @@ class BaseHMM:
         keeps the one with the highest final log-likelihood.
     n_threads : int or None
         Threads for the kernels; default from ``omp_get_max_threads()``.
+    training : {"baum-welch", "viterbi"}
+        EM with state posteriors, or hard EM (Viterbi training): decode the
+        best path, re-estimate from its counts, repeat. Viterbi training
+        reports the best-path log-probability in ``monitor_``.
+    emission_ties : array-like of int of shape (n_components,), optional
+        Emission class of each state; tied states share one emission
+        distribution, so the emission parameters have ``n_classes`` rows and
+        their statistics pool the posteriors of the tied states.
+    transmat_ties : array-like of int of shape (n_components, n_components), optional
+        -1 for an untied transition, else a group id: the transitions of a
+        group share one expected count (see :func:`hmm_core.topology.tied_map_rows`).
+
+    Notes
+    -----
+    A topology set by :mod:`hmm_core.topology` (the private ``_topology``
+    attribute) restricts random initialisation to the allowed entries.
     """
 
     _emission_letters = ""
@@ -80,7 +142,8 @@ class BaseHMM:
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="st", init_params="st", end_state=False,
-                 endprob_prior=1.0, n_init=1, n_threads=None):
+                 endprob_prior=1.0, n_init=1, n_threads=None, training="baum-welch",
+                 emission_ties=None, transmat_ties=None):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -95,6 +158,9 @@ class BaseHMM:
         self.endprob_prior = endprob_prior
         self.n_init = n_init
         self.n_threads = n_threads
+        self.training = training
+        self.emission_ties = emission_ties
+        self.transmat_ties = transmat_ties
 
     # ----------------------------------------------------------- estimator API
     @classmethod
@@ -162,6 +228,27 @@ class BaseHMM:
             if unknown:
                 raise ValueError(f"{name} has unknown letters {sorted(unknown)}; "
                                  f"valid letters are {letters!r}")
+        if self._training() not in _TRAININGS:
+            raise ValueError(f"training must be one of {_TRAININGS}, got {self.training!r}")
+        self._emission_map()
+        self._transmat_ties()
+
+    def _training(self):
+        return getattr(self, "training", "baum-welch")
+
+    def _emission_map(self):
+        """Validated ``emission_ties`` (state -> emission class), or None."""
+        ties = getattr(self, "emission_ties", None)
+        return None if ties is None else _topology.check_emission_ties(ties, self.n_components)
+
+    def _transmat_ties(self):
+        ties = getattr(self, "transmat_ties", None)
+        return None if ties is None else _topology.check_transmat_ties(ties, self.n_components)
+
+    def _n_emission_components(self):
+        """Rows of the emission parameters: one per emission class."""
+        ties = self._emission_map()
+        return self.n_components if ties is None else int(ties.max()) + 1
 
     def _check(self):
         """Validate every parameter; cache the kernels' view of the chain."""
@@ -175,7 +262,7 @@ class BaseHMM:
         self.startprob_, self.transmat_ = chain.startprob, chain.transmat
         self.endprob_ = chain.endprob
         self._sync_emission()
-        self._get_emission().check_params(self.n_components)
+        self._get_emission().check_params(self._n_emission_components())
         self._chain = chain
         return chain
 
@@ -183,33 +270,63 @@ class BaseHMM:
         X = self._get_emission().check_X(X)
         return X, check_lengths(lengths, X.shape[0])
 
+    def _log_frameprob(self, X):
+        """(T, n_components) emission log-likelihoods; tied states share a column."""
+        frames = self._get_emission().log_frameprob(X)
+        ties = self._emission_map()
+        return frames if ties is None else np.ascontiguousarray(frames[:, ties])
+
     def _prepare(self, X, lengths):
         chain = self._check()
         X, offsets = self._validate(X, lengths)
-        return chain, X, offsets, self._get_emission().log_frameprob(X)
+        return chain, X, offsets, self._log_frameprob(X)
 
     def _init(self, X, random_state):
         n = self.n_components
         init = self.init_params
-        if "s" in init or getattr(self, "startprob_", None) is None:
-            self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
-        if "t" in init or getattr(self, "transmat_", None) is None:
-            self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
-            if self.end_state:
-                self.endprob_ = np.full(n, 1.0 / (n + 1))
-                self.transmat_ = self.transmat_ * (n / (n + 1.0))
-        elif self.end_state and getattr(self, "endprob_", None) is None:
+        missing_s = "s" in init or getattr(self, "startprob_", None) is None
+        missing_t = "t" in init or getattr(self, "transmat_", None) is None
+        topology = self.__dict__.get("_topology")
+        if topology is not None and (missing_s or missing_t):
+            # Draw only over the entries the topology allows.
+            start, trans, end = _topology.random_chain(topology, self.end_state, random_state)
+            if missing_s:
+                self.startprob_ = start
+            if missing_t:
+                self.transmat_, self.endprob_ = trans, end
+        elif topology is None:
+            if missing_s:
+                self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
+            if missing_t:
+                self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
+                if self.end_state:
+                    self.endprob_ = np.full(n, 1.0 / (n + 1))
+                    self.transmat_ = self.transmat_ * (n / (n + 1.0))
+        if self.end_state and getattr(self, "endprob_", None) is None:
             raise ValueError("end_state=True needs endprob_ when 't' is not in init_params")
+        ties = self._transmat_ties()
+        if ties is not None:
+            _topology.check_ties_against_zeros(self.transmat_, ties)
+            if "t" in init:  # start EM from a chain that honours the ties
+                counts = {"trans_counts": self.transmat_,
+                          "end_counts": getattr(self, "endprob_", None)}
+                self._m_step_transitions(counts, prior=1.0, end_prior=1.0)
         self._sync_emission()
-        self._get_emission().initialize(X, n, random_state, init)
+        self._get_emission().initialize(X, self._n_emission_components(), random_state, init)
 
     # -------------------------------------------------------------------- EM
-    def fit(self, X, lengths=None):
-        """Estimate the parameters with Baum-Welch (EM).
+    def fit(self, X, lengths=None, states=None):
+        """Estimate the parameters: EM, Viterbi training, or counting.
 
-        With ``n_init > 1``, EM runs from that many random initialisations
-        (drawn in turn from ``random_state``) and the run with the highest
-        final log-likelihood is kept.
+        Without ``states``, Baum-Welch (or, with ``training="viterbi"``, hard
+        EM). With ``states`` labelling every frame, the parameters are the
+        counting (maximum a posteriori, with the priors) estimates from the
+        labelled paths, with no iteration. With some frames labelled and
+        others -1, EM clamps each labelled frame to its state (the E-step
+        sees ``log_frameprob = -inf`` for every other state there), so it
+        maximises ``log P(x, labels)``. With ``n_init > 1``, EM runs from that
+        many random initialisations (drawn in turn from ``random_state``) and
+        the run with the highest final objective is kept.
 
         Parameters
         ----------
@@ -217,6 +334,8 @@ class BaseHMM:
             Concatenated observation sequences.
         lengths : array-like of int, optional
             Lengths of the sequences in ``X``; None means one sequence.
+        states : array-like of int of shape (n_samples,), optional
+            State of each frame, -1 where unknown.
 
         Returns
         -------
@@ -226,18 +345,30 @@ class BaseHMM:
         self._sync_emission()
         X = self._get_emission().check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
+        labels = None if states is None else check_states(states, X.shape[0],
+                                                          self.n_components)
+        if labels is not None and labels.min() >= 0:
+            return self._fit_counts(X, offsets, labels, check_random_state(self.random_state))
+        clamp = None
+        if labels is not None and labels.max() >= 0:
+            clamp = np.zeros((X.shape[0], self.n_components))
+            labelled = labels >= 0
+            clamp[labelled] = -np.inf
+            clamp[np.flatnonzero(labelled), labels[labelled]] = 0.0
+        return self._fit_em(X, offsets, clamp)
+
+    def _fit_em(self, X, offsets, clamp=None):
+        """EM with ``n_init`` restarts; ``clamp`` (T, N) is added to the frame scores."""
         random_state = check_random_state(self.random_state)
         if self.n_init == 1:
-            self._fit_once(X, offsets, random_state)
+            self._fit_once(X, offsets, random_state, clamp)
             return self
         initial = self._snapshot()
         best_score, best = -np.inf, None
         for _ in range(self.n_init):
             self._restore(initial)
-            self._fit_once(X, offsets, random_state)
-            chain = self._check()
-            score = chain.loglik(self._get_emission().log_frameprob(X), offsets,
-                                 self.n_threads).sum()
+            self._fit_once(X, offsets, random_state, clamp)
+            score = self._objective(self._check(), self._frames(X, clamp), offsets)
             if best is None or score > best_score:
                 best_score, best = score, self._snapshot()
         self._restore(best)
@@ -258,26 +389,71 @@ class BaseHMM:
             else:
                 self.__dict__[name] = copy.deepcopy(value)
 
-    def _fit_once(self, X, offsets, random_state):
+    def _frames(self, X, clamp):
+        frames = self._log_frameprob(X)
+        return frames if clamp is None else frames + clamp
+
+    def _objective(self, chain, frames, offsets):
+        """What training maximises: log-likelihood, or best-path log-probability."""
+        if self._training() == "viterbi":
+            return float(chain.viterbi(frames, offsets, self.n_threads)[0].sum())
+        return float(chain.loglik(frames, offsets, self.n_threads).sum())
+
+    def _fit_counts(self, X, offsets, path, random_state):
+        """Supervised fit: statistics of the known paths, one M-step, no iteration."""
         self._init(X, random_state)
         chain = self._check()
-        emission = self._get_emission()
-        X = emission.check_X(X)
+        stats = path_stats(path, offsets, self.n_components)
+        for name, counts, probs in (("startprob_", stats["start_counts"], chain.startprob),
+                                    ("transmat_", stats["trans_counts"], chain.transmat),
+                                    ("endprob_", stats["end_counts"], chain.endprob)):
+            if probs is None:
+                continue
+            bad = np.argwhere((counts > 0) & (probs == 0))
+            if bad.size:
+                where = ", ".join(str(i) for i in bad[0])
+                raise ValueError(f"states use {name}[{where}], which the model forbids "
+                                 "(probability 0)")
+        self._warn_empty(stats["posteriors"], "has no labelled frame", stacklevel=4)
+        self._m_step(stats, X)
+        chain = self._check()
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self.monitor_.report(float(chain.path_logprob(self._log_frameprob(X), offsets,
+                                                      path).sum()))
+        return self
+
+    def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5):
+        empty = np.flatnonzero(posteriors.sum(axis=0) <= 0)
+        if empty.size:
+            warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
+                          "unchanged", RuntimeWarning, stacklevel=stacklevel)
+        return bool(empty.size)
+
+    def _estep(self, chain, frames, offsets):
+        if self._training() == "viterbi":
+            logprob, path = chain.viterbi(frames, offsets, self.n_threads)
+            if not np.isfinite(logprob).all():
+                return {"loglik": logprob}
+            return {"loglik": logprob, **path_stats(path, offsets, self.n_components)}
+        return chain.estep(frames, offsets, self.n_threads)
+
+    def _fit_once(self, X, offsets, random_state, clamp=None):
+        self._init(X, random_state)
+        chain = self._check()
+        X = self._get_emission().check_X(X)
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
         warned = False
         for _ in range(self.n_iter):
-            stats = chain.estep(emission.log_frameprob(X), offsets, self.n_threads)
+            stats = self._estep(chain, self._frames(X, clamp), offsets)
             impossible = np.flatnonzero(~np.isfinite(stats["loglik"]))
             if impossible.size:
+                given = "" if clamp is None else " and state labels"
                 raise ValueError(
                     f"sequence {impossible[0]} has zero probability under the current "
-                    "parameters (check structural zeros and n_features); EM cannot proceed")
-            empty = np.flatnonzero(stats["posteriors"].sum(axis=0) <= 0)
-            if empty.size and not warned:
-                warnings.warn(
-                    f"state(s) {empty.tolist()} received no posterior mass; their parameters "
-                    "are kept unchanged", RuntimeWarning, stacklevel=3)
-                warned = True
+                    f"parameters{given} (check structural zeros and n_features); "
+                    "EM cannot proceed")
+            if not warned:
+                warned = self._warn_empty(stats["posteriors"])
             self._m_step(stats, X)
             self.monitor_.report(float(stats["loglik"].sum()))
             chain = self._check()
@@ -293,21 +469,33 @@ class BaseHMM:
             self._m_step_transitions(stats)
         emission = self._get_emission()
         if set(params) & set(self._emission_letters):
-            emission_stats = emission.empty_stats(self.n_components)
-            emission.accumulate(emission_stats, X, stats["posteriors"])
+            posteriors = stats["posteriors"]
+            ties = self._emission_map()
+            n_classes = self._n_emission_components()
+            if ties is not None:  # a class's statistics pool its states' posteriors
+                posteriors = _topology.pool_columns(posteriors, ties, n_classes)
+            emission_stats = emission.empty_stats(n_classes)
+            emission.accumulate(emission_stats, X, posteriors)
             emission.m_step(emission_stats, params)
 
-    def _m_step_transitions(self, stats):
+    def _m_step_transitions(self, stats, prior=None, end_prior=None):
         counts = stats["trans_counts"]
         current = self.transmat_
-        prior = np.broadcast_to(np.asarray(self.transmat_prior, dtype=float), current.shape)
-        if self.endprob_ is None:
-            self.transmat_ = dirichlet_map_rows(counts, prior, current)
+        prior = self.transmat_prior if prior is None else prior
+        prior = np.broadcast_to(np.asarray(prior, dtype=float), current.shape)
+        ties = self._transmat_ties()
+        if ties is None:
+            update = dirichlet_map_rows
+        else:
+            def update(c, p, cur):
+                return _topology.tied_map_rows(c, p, cur, ties)
+        if getattr(self, "endprob_", None) is None:
+            self.transmat_ = update(counts, prior, current)
             return
         # The end state is one more column of each row.
-        end_prior = np.broadcast_to(np.asarray(self.endprob_prior, dtype=float),
-                                    (self.n_components,))
-        joint = dirichlet_map_rows(
+        end_prior = self.endprob_prior if end_prior is None else end_prior
+        end_prior = np.broadcast_to(np.asarray(end_prior, dtype=float), (self.n_components,))
+        joint = update(
             np.column_stack([counts, stats["end_counts"]]),
             np.column_stack([prior, end_prior]),
             np.column_stack([current, self.endprob_]),
@@ -428,6 +616,34 @@ class BaseHMM:
         logprob, path = self.decode_sequences(X, lengths, algorithm)
         return float(logprob.sum()), path
 
+    def decode_kbest(self, X, lengths=None, k=1):
+        """The ``k`` most probable state paths of every sequence, best first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        k : int
+            Number of paths per sequence.
+
+        Returns
+        -------
+        logprob : ndarray of shape (k, n_sequences)
+            ``logprob[r, s]`` is ``log P(x_s, r-th best path)``, non-increasing
+            in ``r``; ``-inf`` where a sequence has fewer than ``r + 1``
+            possible paths.
+        paths : ndarray of int64, shape (k, n_samples)
+            ``paths[r]`` holds the concatenated ``r``-th best paths (-1 where
+            there is none); ``paths[0]`` is a Viterbi path.
+
+        See Also
+        --------
+        hmm_core.kbest_viterbi : the same over user-supplied frame scores.
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        return kbest_paths(chain.log_startprob, chain.log_transmat, frames, offsets, k,
+                           chain.log_endprob)
+
     def predict(self, X, lengths=None):
         """Most likely state of every frame, by the model's ``algorithm``.
 
@@ -480,7 +696,9 @@ class BaseHMM:
             row = trans_cdf[state]
             state = int(np.searchsorted(row, uniforms[t] * row[-1], side="right"))
             states[t] = state
-        return self._get_emission().sample(states, rng), states
+        ties = self._emission_map()
+        classes = states if ties is None else ties[states]
+        return self._get_emission().sample(classes, rng), states
 
     # --------------------------------------------------------- model choice
     def _n_parameters(self):
@@ -489,7 +707,10 @@ class BaseHMM:
         count = 0
         if "s" in self.params:
             count += np.count_nonzero(self.startprob_) - 1
-        if "t" in self.params:
+        ties = self._transmat_ties()
+        if "t" in self.params and ties is not None:
+            count += _topology.n_free_transitions(self.transmat_, self.endprob_, ties)
+        elif "t" in self.params:
             rows = np.count_nonzero(self.transmat_, axis=1)
             if self.endprob_ is not None:
                 rows = rows + (self.endprob_ > 0)

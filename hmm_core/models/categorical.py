@@ -38,6 +38,14 @@ class CategoricalHMM(BaseHMM):
         EM runs from different random initialisations; the best is kept.
     n_threads : int or None
         Kernel threads; default from ``omp_get_max_threads()``.
+    training : {"baum-welch", "viterbi"}
+        Soft EM, or hard EM on the best path (Viterbi training).
+    emission_ties : array-like of int of shape (n_components,), optional
+        Emission class of each state; tied states share one row of
+        ``emissionprob_``, which then has one row per class.
+    transmat_ties : array-like of int of shape (n_components, n_components), optional
+        -1 for an untied transition, else the id of a group of transitions
+        that share one expected count (see ``hmm_core.topology.tied_map_rows``).
 
     Attributes
     ----------
@@ -47,6 +55,7 @@ class CategoricalHMM(BaseHMM):
         Probability of stopping after each state; with it, rows of
         ``transmat_`` plus ``endprob_`` sum to one.
     emissionprob_ : ndarray of shape (n_components, n_features)
+        (n_classes, n_features) with ``emission_ties``.
     monitor_ : ConvergenceMonitor
 
     Examples
@@ -65,13 +74,15 @@ class CategoricalHMM(BaseHMM):
                  emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", end_state=False, endprob_prior=1.0, n_init=1,
-                 n_threads=None):
+                 n_threads=None, training="baum-welch", emission_ties=None,
+                 transmat_ties=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
             n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
             end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
-            n_threads=n_threads,
+            n_threads=n_threads, training=training, emission_ties=emission_ties,
+            transmat_ties=transmat_ties,
         )
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features
