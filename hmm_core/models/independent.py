@@ -1,1 +1,165 @@
-"""Placeholder: independent model (issue 3)."""
+"""IndependentHMM: a product of independent emission blocks over column groups."""
+
+from __future__ import annotations
+
+import copy
+
+from hmm_core.base import BaseHMM
+from hmm_core.emissions.independent import IndependentEmission, check_blocks, combined_letters
+
+__all__ = ["IndependentHMM"]
+
+
+class IndependentHMM(BaseHMM):
+    """Hidden Markov model whose emission is a product of independent blocks.
+
+    Given the state, each group of columns follows its own emission model,
+    e.g. a categorical column next to Poisson count columns: the frame
+    log-likelihood is the sum of the blocks' log-likelihoods.
+
+    Parameters
+    ----------
+    blocks : list of (columns, EmissionModel)
+        ``columns`` is an int, a slice with a stop, or a sequence of ints;
+        together the blocks' columns must be ``0..n_features-1``, each once.
+        The model works on deep copies of the emission objects (made when it
+        first needs them, and again whenever ``blocks`` is replaced), so the
+        objects passed in are never modified; fitted block parameters are in
+        :attr:`emissions_`. Per-block priors are set on the emission objects.
+    n_components : int
+        Number of hidden states.
+    startprob_prior, transmat_prior : float or array-like
+        Dirichlet concentrations of the start and transition probabilities.
+    algorithm : {"viterbi", "map"}
+        Decoder of :meth:`decode` and :meth:`predict`.
+    random_state : int, RandomState or None
+    n_iter : int
+    tol : float
+    verbose : bool
+    params, init_params : str or None
+        Letters among ``s`` (start), ``t`` (transitions and end) and the
+        blocks' letters (``e`` categorical/multinomial, ``l`` Poisson, ...).
+        A letter applies to every block that owns it. None (the default)
+        means all letters.
+    end_state : bool
+        Learn an explicit end state (``endprob_``).
+    endprob_prior : float or array-like
+        Dirichlet concentration of the end probabilities.
+    n_init : int
+        EM runs from different random initialisations; the best is kept.
+    n_threads : int or None
+        Kernel threads; default from ``omp_get_max_threads()``.
+    training : {"baum-welch", "viterbi"}
+        Soft EM, or hard EM on the best path (Viterbi training).
+    emission_ties : array-like of int of shape (n_components,), optional
+        Emission class of each state; tied states share one emission
+        distribution, whose parameters then have one row per class.
+    transmat_ties : array-like of int of shape (n_components, n_components), optional
+        -1 for an untied transition, else the id of a group of transitions
+        that share one expected count (see ``hmm_core.topology.tied_map_rows``).
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (n_components,)
+    transmat_ : ndarray of shape (n_components, n_components)
+    endprob_ : ndarray of shape (n_components,) or None
+    emissions_ : list of EmissionModel
+        The model's emission of every block, in block order (their
+        parameters, e.g. ``emissions_[0].emissionprob_``, can be read and set).
+    n_features : int
+        Number of columns of ``X``.
+    monitor_ : ConvergenceMonitor
+
+    Notes
+    -----
+    ``X`` is one float matrix. A categorical block reads its column as
+    integer symbols, with NaN (or -1) for a missing frame; other blocks get
+    their columns as floats, NaN included (missing Poisson counts are
+    marginalised feature by feature). :meth:`sample` returns floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hmm_core.emissions import CategoricalEmission
+    >>> from hmm_core.emissions.poisson import PoissonEmission
+    >>> from hmm_core.models.independent import IndependentHMM
+    >>> X = np.array([[0, 3.0], [1, 4.0], [np.nan, 9.0], [2, np.nan], [1, 8.0]])
+    >>> model = IndependentHMM([(0, CategoricalEmission()), ([1], PoissonEmission())],
+    ...                        n_components=2, random_state=0).fit(X)
+    >>> model.emissions_[1].lambdas_.shape
+    (2, 1)
+    """
+
+    def __init__(self, blocks, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
+                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
+                 verbose=False, params=None, init_params=None, end_state=False,
+                 endprob_prior=1.0, n_init=1, n_threads=None,
+                 training="baum-welch", emission_ties=None, transmat_ties=None):
+        super().__init__(
+            n_components=n_components, startprob_prior=startprob_prior,
+            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
+            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
+            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
+            n_threads=n_threads, training=training, emission_ties=emission_ties,
+            transmat_ties=transmat_ties,
+        )
+        self.blocks = blocks
+
+    # ``params``/``init_params`` default to every letter, which depends on the blocks.
+    @property
+    def params(self):
+        """Letters updated by EM (all letters when set to None)."""
+        return "st" + self._emission_letters if self._params is None else self._params
+
+    @params.setter
+    def params(self, value):
+        self._params = value
+
+    @property
+    def init_params(self):
+        """Letters initialised before EM (all letters when set to None)."""
+        return "st" + self._emission_letters if self._init_params is None else self._init_params
+
+    @init_params.setter
+    def init_params(self, value):
+        self._init_params = value
+
+    @property
+    def _emission_letters(self):
+        return combined_letters(check_blocks(self.blocks)[1])
+
+    def get_params(self, deep=True):
+        """Constructor parameters, as scikit-learn's ``get_params``.
+
+        Parameters
+        ----------
+        deep : bool
+            Unused; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        dict
+            ``params`` and ``init_params`` as given (None means all letters).
+        """
+        raw = {"params": self._params, "init_params": self._init_params}
+        return {name: raw[name] if name in raw else getattr(self, name)
+                for name in self._get_param_names()}
+
+    @property
+    def emissions_(self):
+        """The model's emission object of every block, in block order."""
+        return list(self._get_emission().emissions)
+
+    @property
+    def n_features(self):
+        """Number of columns of ``X`` (covered by the blocks)."""
+        return self._get_emission().n_features
+
+    def _make_emission(self):
+        self._built_from = self.blocks
+        return IndependentEmission(copy.deepcopy(list(self.blocks)))
+
+    def _sync_emission(self):
+        # New blocks mean a new emission: rebuild rather than keep stale copies.
+        if self.__dict__.get("_built_from") is not self.blocks:
+            self._emission = self._make_emission()

@@ -1,1 +1,117 @@
-"""Placeholder: poisson model (issue 3)."""
+"""PoissonHMM: independent Poisson counts per feature."""
+
+from __future__ import annotations
+
+from hmm_core.base import BaseHMM, emission_attribute
+from hmm_core.emissions.poisson import PoissonEmission
+
+__all__ = ["PoissonHMM"]
+
+
+class PoissonHMM(BaseHMM):
+    """Hidden Markov model with Poisson emissions.
+
+    Every state emits a vector of independent Poisson counts. ``NaN`` in
+    ``X`` marks a missing entry: that feature is marginalised out of the
+    frame's likelihood and ignored by the rate update.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of hidden states.
+    startprob_prior, transmat_prior : float or array-like
+        Dirichlet concentrations of the start and transition probabilities.
+    lambdas_prior, lambdas_weight : float or array-like
+        Gamma prior on the rates in hmmlearn's alpha-beta notation: shape
+        ``alpha`` and rate ``beta``, a scalar, one value per state (shape
+        ``(n_components,)``) or ``(n_components, n_features)``. The update is
+        the posterior mean ``(alpha + sum_t gamma_t x_t) / (beta + sum_t
+        gamma_t)``; the default ``0, 0`` is maximum likelihood.
+    algorithm : {"viterbi", "map"}
+        Decoder of :meth:`decode` and :meth:`predict`.
+    random_state : int, RandomState or None
+    n_iter : int
+    tol : float
+    verbose : bool
+    params, init_params : str
+        Letters among ``s`` (start), ``t`` (transitions and end), ``l``
+        (rates).
+    end_state : bool
+        Learn an explicit end state (``endprob_``).
+    endprob_prior : float or array-like
+        Dirichlet concentration of the end probabilities.
+    n_init : int
+        EM runs from different random initialisations; the best is kept.
+    n_threads : int or None
+        Kernel threads; default from ``omp_get_max_threads()``.
+    training : {"baum-welch", "viterbi"}
+        Soft EM, or hard EM on the best path (Viterbi training).
+    emission_ties : array-like of int of shape (n_components,), optional
+        Emission class of each state; tied states share one emission
+        distribution, whose parameters then have one row per class.
+    transmat_ties : array-like of int of shape (n_components, n_components), optional
+        -1 for an untied transition, else the id of a group of transitions
+        that share one expected count (see ``hmm_core.topology.tied_map_rows``).
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (n_components,)
+    transmat_ : ndarray of shape (n_components, n_components)
+    endprob_ : ndarray of shape (n_components,) or None
+    lambdas_ : ndarray of shape (n_components, n_features)
+        Expected count of every feature in every state ((n_classes,
+        n_features) with ``emission_ties``).
+    n_features : int
+        Number of count columns (read-only, from ``lambdas_``).
+    monitor_ : ConvergenceMonitor
+
+    Notes
+    -----
+    Differs from hmmlearn 0.3.3 in the prior update only: hmmlearn divides by
+    ``beta`` plus the posterior mass of *all* states; here it is the mass of
+    the state being updated (the two agree for one state or no prior).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hmm_core.models.poisson import PoissonHMM
+    >>> X = np.array([[0, 2], [1, 3], [7, 0], [9, 1], [0, 4]])
+    >>> model = PoissonHMM(n_components=2, random_state=0).fit(X)
+    >>> model.lambdas_.shape
+    (2, 2)
+    """
+
+    _emission_letters = "l"
+
+    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
+                 lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
+                 random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
+                 init_params="stl", end_state=False, endprob_prior=1.0, n_init=1,
+                 n_threads=None, training="baum-welch", emission_ties=None,
+                 transmat_ties=None):
+        super().__init__(
+            n_components=n_components, startprob_prior=startprob_prior,
+            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
+            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
+            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
+            n_threads=n_threads, training=training, emission_ties=emission_ties,
+            transmat_ties=transmat_ties,
+        )
+        self.lambdas_prior = lambdas_prior
+        self.lambdas_weight = lambdas_weight
+
+    lambdas_ = emission_attribute(
+        "lambdas_", "Poisson rates, shape (n_components, n_features).")
+
+    @property
+    def n_features(self):
+        """Number of count columns (from ``lambdas_``)."""
+        return self._get_emission()._known_n_features()
+
+    def _make_emission(self):
+        return PoissonEmission(self.lambdas_prior, self.lambdas_weight)
+
+    def _sync_emission(self):
+        emission = self._get_emission()
+        emission.lambdas_prior = self.lambdas_prior
+        emission.lambdas_weight = self.lambdas_weight
