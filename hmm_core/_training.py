@@ -1,0 +1,251 @@
+"""Training of :class:`~hmm_core.base.BaseHMM`: Baum-Welch, Viterbi training,
+counting fits from labelled states, and random restarts."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+
+from hmm_core import topology as _topology
+from hmm_core._validation import check_lengths, check_random_state
+from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.monitor import ConvergenceMonitor
+
+__all__ = ["TrainingMixin", "check_states", "path_stats"]
+
+
+def check_states(states, n_samples, n_components, name="states"):
+    """Validate frame labels: one per frame, each in ``0..n_components - 1`` or -1.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_samples,)
+    """
+    arr = np.asarray(states)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must hold one state label per frame (shape ({n_samples},)), "
+                         f"got shape {arr.shape}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+                and np.all(arr == np.round(arr))):
+            raise ValueError(f"{name} must hold integer state labels, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    bad = arr[(arr < -1) | (arr >= n_components)]
+    if bad.size:
+        raise ValueError(f"{name} must hold states in 0..{n_components - 1} or -1 for an "
+                         f"unlabelled frame, found {bad[0]}")
+    return arr
+
+
+def path_stats(path, offsets, n_components):
+    """E-step statistics of known state paths (hard counts, one-hot posteriors)."""
+    n = n_components
+    first, last = offsets[:-1], offsets[1:] - 1
+    inner = np.ones(path.shape[0], dtype=bool)
+    inner[last] = False  # a sequence's last frame has no successor
+    src = np.flatnonzero(inner)
+    posteriors = np.zeros((path.shape[0], n))
+    posteriors[np.arange(path.shape[0]), path] = 1.0
+    pairs = np.bincount(path[src] * n + path[src + 1], minlength=n * n)
+    return {
+        "posteriors": posteriors,
+        "start_counts": np.bincount(path[first], minlength=n).astype(float),
+        "trans_counts": pairs.reshape(n, n).astype(float),
+        "end_counts": np.bincount(path[last], minlength=n).astype(float),
+    }
+
+
+class TrainingMixin:
+    """``fit`` and the M-step, mixed into :class:`~hmm_core.base.BaseHMM`."""
+
+    def fit(self, X, lengths=None, states=None):
+        """Estimate the parameters: EM, Viterbi training, or counting.
+
+        Without ``states``, Baum-Welch (or, with ``training="viterbi"``, hard
+        EM). With ``states`` labelling every frame, the parameters are the
+        counting (maximum a posteriori, with the priors) estimates from the
+        labelled paths, with no iteration. With some frames labelled and
+        others -1, EM clamps each labelled frame to its state (the E-step
+        sees ``log_frameprob = -inf`` for every other state there), so it
+        maximises ``log P(x, labels)``. With ``n_init > 1``, EM runs from that
+        many random initialisations (drawn in turn from ``random_state``) and
+        the run with the highest final objective is kept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observation sequences.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+        states : array-like of int of shape (n_samples,), optional
+            State of each frame, -1 where unknown.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        self._sync_emission()
+        X = self._get_emission().check_X(X)
+        offsets = check_lengths(lengths, X.shape[0])
+        labels = None if states is None else check_states(states, X.shape[0],
+                                                          self.n_components)
+        if labels is not None and labels.min() >= 0:
+            return self._fit_counts(X, offsets, labels, check_random_state(self.random_state))
+        clamp = None
+        if labels is not None and labels.max() >= 0:
+            clamp = np.zeros((X.shape[0], self.n_components))
+            labelled = labels >= 0
+            clamp[labelled] = -np.inf
+            clamp[np.flatnonzero(labelled), labels[labelled]] = 0.0
+        return self._fit_em(X, offsets, clamp)
+
+    def _fit_em(self, X, offsets, clamp=None):
+        """EM with ``n_init`` restarts; ``clamp`` (T, N) is added to the frame scores."""
+        random_state = check_random_state(self.random_state)
+        if self.n_init == 1:
+            self._fit_once(X, offsets, random_state, clamp)
+            return self
+        initial = self._snapshot()
+        best_score, best = -np.inf, None
+        for _ in range(self.n_init):
+            self._restore(initial)
+            self._fit_once(X, offsets, random_state, clamp)
+            score = self._objective(self._check(), self._frames(X, clamp), offsets)
+            if best is None or score > best_score:
+                best_score, best = score, self._snapshot()
+        self._restore(best)
+        self._check()
+        return self
+
+    _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
+
+    def _snapshot(self):
+        state = {name: copy.deepcopy(self.__dict__.get(name)) for name in self._FITTED}
+        state["_emission"] = copy.deepcopy(self._get_emission())
+        return state
+
+    def _restore(self, state):
+        for name, value in state.items():
+            if value is None:
+                self.__dict__.pop(name, None)
+            else:
+                self.__dict__[name] = copy.deepcopy(value)
+
+    def _frames(self, X, clamp):
+        frames = self._log_frameprob(X)
+        return frames if clamp is None else frames + clamp
+
+    def _objective(self, chain, frames, offsets):
+        """What training maximises: log-likelihood, or best-path log-probability."""
+        if self._training() == "viterbi":
+            return float(chain.viterbi(frames, offsets, self.n_threads)[0].sum())
+        return float(chain.loglik(frames, offsets, self.n_threads).sum())
+
+    def _fit_counts(self, X, offsets, path, random_state):
+        """Supervised fit: statistics of the known paths, one M-step, no iteration."""
+        self._init(X, random_state)
+        chain = self._check()
+        stats = path_stats(path, offsets, self.n_components)
+        for name, counts, probs in (("startprob_", stats["start_counts"], chain.startprob),
+                                    ("transmat_", stats["trans_counts"], chain.transmat),
+                                    ("endprob_", stats["end_counts"], chain.endprob)):
+            if probs is None:
+                continue
+            bad = np.argwhere((counts > 0) & (probs == 0))
+            if bad.size:
+                where = ", ".join(str(i) for i in bad[0])
+                raise ValueError(f"states use {name}[{where}], which the model forbids "
+                                 "(probability 0)")
+        self._warn_empty(stats["posteriors"], "has no labelled frame", stacklevel=4)
+        self._m_step(stats, X)
+        chain = self._check()
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self.monitor_.report(float(chain.path_logprob(self._log_frameprob(X), offsets,
+                                                      path).sum()))
+        return self
+
+    def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5):
+        empty = np.flatnonzero(posteriors.sum(axis=0) <= 0)
+        if empty.size:
+            warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
+                          "unchanged", RuntimeWarning, stacklevel=stacklevel)
+        return bool(empty.size)
+
+    def _estep(self, chain, frames, offsets):
+        if self._training() == "viterbi":
+            logprob, path = chain.viterbi(frames, offsets, self.n_threads)
+            if not np.isfinite(logprob).all():
+                return {"loglik": logprob}
+            return {"loglik": logprob, **path_stats(path, offsets, self.n_components)}
+        return chain.estep(frames, offsets, self.n_threads)
+
+    def _fit_once(self, X, offsets, random_state, clamp=None):
+        self._init(X, random_state)
+        chain = self._check()
+        X = self._get_emission().check_X(X)
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        warned = False
+        for _ in range(self.n_iter):
+            stats = self._estep(chain, self._frames(X, clamp), offsets)
+            impossible = np.flatnonzero(~np.isfinite(stats["loglik"]))
+            if impossible.size:
+                given = "" if clamp is None else " and state labels"
+                raise ValueError(
+                    f"sequence {impossible[0]} has zero probability under the current "
+                    f"parameters{given} (check structural zeros and n_features); "
+                    "EM cannot proceed")
+            if not warned:
+                warned = self._warn_empty(stats["posteriors"])
+            self._m_step(stats, X)
+            self.monitor_.report(float(stats["loglik"].sum()))
+            chain = self._check()
+            if self.monitor_.converged:
+                break
+
+    def _m_step(self, stats, X):
+        params = self.params
+        if "s" in params:
+            self.startprob_ = dirichlet_map_rows(stats["start_counts"], self.startprob_prior,
+                                                 self.startprob_)
+        if "t" in params:
+            self._m_step_transitions(stats)
+        emission = self._get_emission()
+        if set(params) & set(self._emission_letters):
+            posteriors = stats["posteriors"]
+            ties = self._emission_map()
+            n_classes = self._n_emission_components()
+            if ties is not None:  # a class's statistics pool its states' posteriors
+                posteriors = _topology.pool_columns(posteriors, ties, n_classes)
+            emission_stats = emission.empty_stats(n_classes)
+            emission.accumulate(emission_stats, X, posteriors)
+            emission.m_step(emission_stats, params)
+
+    def _m_step_transitions(self, stats, prior=None, end_prior=None):
+        counts = stats["trans_counts"]
+        current = self.transmat_
+        prior = self.transmat_prior if prior is None else prior
+        prior = np.broadcast_to(np.asarray(prior, dtype=float), current.shape)
+        ties = self._transmat_ties()
+        if ties is None:
+            update = dirichlet_map_rows
+        else:
+            def update(c, p, cur):
+                return _topology.tied_map_rows(c, p, cur, ties)
+        if getattr(self, "endprob_", None) is None:
+            self.transmat_ = update(counts, prior, current)
+            return
+        # The end state is one more column of each row.
+        end_prior = self.endprob_prior if end_prior is None else end_prior
+        end_prior = np.broadcast_to(np.asarray(end_prior, dtype=float), (self.n_components,))
+        joint = update(
+            np.column_stack([counts, stats["end_counts"]]),
+            np.column_stack([prior, end_prior]),
+            np.column_stack([current, self.endprob_]),
+        )
+        self.transmat_ = np.ascontiguousarray(joint[:, :-1])
+        self.endprob_ = np.ascontiguousarray(joint[:, -1])
