@@ -1,0 +1,1 @@
+"""Benchmarks of hmm_core: the asv suite (bench_core.py) and compare.py."""
