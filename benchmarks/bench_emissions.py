@@ -1,0 +1,50 @@
+"""airspeed velocity (asv) suite: hmm_core's Gaussian and GMM emissions.
+
+Run from the repository root::
+
+    asv run --python=same --quick --show-stderr --bench bench_emissions
+
+Inputs are those of ``compare_emissions.py`` (same seed and parameters,
+observations sampled from the model) on a smaller workload: 50 sequences of
+400 frames, D = 8, N in 4 or 16. Operations, timed from the observations and
+the parameters:
+
+* ``score``: ``score`` (hmm_core) / NumPy emissions + ``reference.forward_loglik``;
+* ``em_iteration``: ``fit`` with ``init_params=""``, ``n_iter=1`` (hmm_core) /
+  NumPy emissions + ``reference.estep`` + NumPy M-step.
+"""
+
+from .compare_emissions import make_params, run_hmm_core, run_reference, sample
+
+N_SEQ, LENGTH = 50, 400
+N_FEATURES = 8
+MODELS = ["gauss-diag", "gauss-full", "gmm-diag"]
+SIZES = [4, 16]
+
+
+class _Suite:
+    params = [MODELS, SIZES]
+    param_names = ["model", "n_components"]
+    run = None  # run(op, params, X, lengths)
+
+    def setup(self, model, n_components):
+        p = make_params(model, N_FEATURES, n_components)
+        self.inputs = (p, *sample(p, N_SEQ, LENGTH))
+
+    def time_score(self, model, n_components):
+        type(self).run("score", *self.inputs)
+
+    def time_em_iteration(self, model, n_components):
+        type(self).run("em", *self.inputs)
+
+
+class EmissionsHmmCore(_Suite):
+    """hmm_core's GaussianHMM / GMMHMM (n_mix=4) with the default thread count."""
+
+    run = staticmethod(run_hmm_core)
+
+
+class EmissionsReference(_Suite):
+    """NumPy emission log-likelihoods plus hmm_core.reference."""
+
+    run = staticmethod(run_reference)
