@@ -38,6 +38,7 @@ class _Suite:
     params = [list(WORKLOADS), SIZES]
     param_names = ["workload", "n_components"]
     run = None  # the runner: run(op, params, X, lengths)
+    timeout = 180  # room for an editable install's rebuild of changed kernels on import
 
     def setup(self, workload, n_components):
         self.inputs = _inputs(workload, n_components)
@@ -97,6 +98,7 @@ class PeakMemory:
 
     params = [["hmm_core", "reference"], SIZES]
     param_names = ["implementation", "n_components"]
+    timeout = 180
 
     def setup(self, implementation, n_components):
         self.inputs = _inputs("long", n_components)

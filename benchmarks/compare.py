@@ -283,7 +283,7 @@ def table_lines(results, with_hmmlearn):
     cols = ["workload", "op", "N", "hmm_core", "hc 1T", "reference", "ref/hc"]
     if with_hmmlearn:
         cols += ["hmmlearn log", "hmmlearn scaling", "hl/hc"]
-    cols.append("check")
+    cols += ["load", "check"]
     rows = []
     for r in results:
         t = r["timings"]
@@ -300,6 +300,8 @@ def table_lines(results, with_hmmlearn):
             else:
                 ratio = "-"
             row += [cell_text(t.get("hl_log")), cell_text(t.get("hl_scaling")), ratio]
+        load = r.get("loadavg_1min")
+        row.append("-" if load is None else f"{load:.1f}")
         row.append("ok" if r["check"]["ok"] else "MISMATCH")
         rows.append(row)
     widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c)
@@ -550,9 +552,11 @@ def main(argv=None):
     print()
     print("\n".join(table_lines(doc["results"], args.hmmlearn)))
     print()
-    print("times: median wall time; ref/hc = reference / hmm_core; hc 1T = hmm_core with "
-          "n_threads=1 (batch only)" + ("; hl/hc = faster hmmlearn implementation / hmm_core"
-                           if args.hmmlearn else ""))
+    legend = ("times: median wall time; ref/hc = reference / hmm_core; hc 1T = hmm_core with "
+              "n_threads=1 (batch only); load = 1-minute load average after the cell")
+    if args.hmmlearn:
+        legend += "; hl/hc = faster hmmlearn implementation / hmm_core"
+    print(legend)
     print(f"total run time: {doc['total_seconds']:.0f} s")
     if args.json:
         _write_json(args.json, doc)
