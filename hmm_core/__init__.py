@@ -12,6 +12,7 @@ from hmm_core import compose, topology
 from hmm_core._config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.functional import backward, forward, posteriors, viterbi
 from hmm_core.higher_order import HigherOrderHMM
+from hmm_core.io import load
 from hmm_core.kbest import kbest_viterbi
 from hmm_core.markov_chain import HigherOrderMarkovChain, MarkovChain
 from hmm_core.models import (
@@ -41,6 +42,7 @@ __all__ = [
     "effective_n_threads",
     "forward",
     "kbest_viterbi",
+    "load",
     "openmp_enabled",
     "posteriors",
     "show_config",

@@ -204,6 +204,9 @@ class TrainingMixin:
             self._m_step(stats, X)
             self.monitor_.report(float(stats["loglik"].sum()))
             chain = self._check()
+            callback = getattr(self, "callback", None)
+            if callback is not None:  # after _check: the model is consistent here
+                callback(self.monitor_)
             if self.monitor_.converged:
                 break
 

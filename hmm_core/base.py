@@ -43,6 +43,56 @@ def emission_attribute(name: str, doc: str) -> property:
     return property(fget, fset, fdel, doc)
 
 
+def _same_value(value, default) -> bool:
+    """Whether a parameter still has its default value (for ``repr``)."""
+    if value is default:
+        return True
+    # Arrays and objects never count as default; True must not pass for 1.
+    if not (np.isscalar(value) and np.isscalar(default)):
+        return False
+    if isinstance(value, (bool, np.bool_)) != isinstance(default, (bool, np.bool_)):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _format_array(arr, indent="    ") -> str:
+    text = np.array2string(np.asarray(arr), precision=4, suppress_small=True,
+                           max_line_width=88 - len(indent))
+    return "\n".join(indent + line for line in text.splitlines())
+
+
+def _summary_lines(model) -> list:
+    """Lines of ``str(model)``: settings, fit, then every parameter array."""
+    lines = [repr(model)]
+    emission = model._get_emission()
+    n_features = getattr(emission, "n_features", None)
+    head = f"  {model.n_components} states"
+    if n_features is not None:
+        head += f", {n_features} features"
+    monitor = getattr(model, "monitor_", None)
+    if monitor is not None and monitor.history:
+        status = "converged" if monitor.converged else "not converged"
+        head += (f"; fitted in {monitor.iter} iterations ({status}), "
+                 f"log-likelihood {monitor.history[-1]:.6g}")
+    lines.append(head)
+    arrays = [("startprob_", model.startprob_), ("transmat_", model.transmat_)]
+    if getattr(model, "endprob_", None) is not None:
+        arrays.append(("endprob_", model.endprob_))
+    blocks = getattr(emission, "emissions", [emission])
+    for k, block in enumerate(blocks):
+        prefix = f"block {k} " if len(blocks) > 1 else ""
+        for name, value in vars(block).items():
+            if name.endswith("_") and not name.startswith("_") and value is not None:
+                arrays.append((prefix + name, value))
+    for name, value in arrays:
+        lines.append(f"  {name} {np.shape(value)}")
+        lines.append(_format_array(value))
+    return lines
+
+
 class BaseHMM(TrainingMixin):
     """Hidden Markov model with an emission model supplied by a subclass.
 
@@ -86,6 +136,12 @@ class BaseHMM(TrainingMixin):
     transmat_ties : array-like of int of shape (n_components, n_components), optional
         -1 for an untied transition, else a group id: the transitions of a
         group share one expected count (see :func:`hmm_core.topology.tied_map_rows`).
+    callback : callable or None
+        Called as ``callback(monitor)`` after every EM iteration with the
+        :class:`~hmm_core.ConvergenceMonitor` of the run (its ``history``
+        holds the log-likelihoods so far); the model's parameters are already
+        updated. With ``n_init > 1`` each run has its own monitor. Its return
+        value is ignored; it is not written to model files.
 
     Notes
     -----
@@ -99,7 +155,7 @@ class BaseHMM(TrainingMixin):
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="st", init_params="st", end_state=False,
                  endprob_prior=1.0, n_init=1, n_threads=None, training="baum-welch",
-                 emission_ties=None, transmat_ties=None):
+                 emission_ties=None, transmat_ties=None, callback=None):
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -117,6 +173,7 @@ class BaseHMM(TrainingMixin):
         self.training = training
         self.emission_ties = emission_ties
         self.transmat_ties = transmat_ties
+        self.callback = callback
 
     # ----------------------------------------------------------- estimator API
     @classmethod
@@ -153,9 +210,70 @@ class BaseHMM(TrainingMixin):
             setattr(self, key, value)
         return self
 
+    # scikit-learn's estimator type for versions that read the attribute (< 1.6).
+    _estimator_type = "density_estimator"
+
+    def __sklearn_tags__(self):
+        """Estimator tags for scikit-learn >= 1.6 (``clone``, ``GridSearchCV``).
+
+        Only scikit-learn calls this, so importing it here adds no dependency.
+        """
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="density_estimator",
+                    target_tags=TargetTags(required=False),
+                    input_tags=InputTags(allow_nan=True))
+
+    def _changed_params(self):
+        """Constructor parameters that differ from their defaults, in signature order."""
+        signature = inspect.signature(type(self).__init__).parameters
+        params = self.get_params(deep=False)
+        changed = {}
+        for name in signature:
+            if name not in params:
+                continue
+            default = signature[name].default
+            if default is inspect.Parameter.empty or not _same_value(params[name], default):
+                changed[name] = params[name]
+        return changed
+
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        # Like scikit-learn: only the settings that differ from the defaults.
+        args = ", ".join(f"{k}={v!r}" for k, v in self._changed_params().items())
         return f"{type(self).__name__}({args})"
+
+    def __str__(self):
+        """A summary of the fitted parameters (the ``repr`` before fitting)."""
+        if getattr(self, "startprob_", None) is None or getattr(self, "transmat_", None) is None:
+            return repr(self)
+        return "\n".join(_summary_lines(self))
+
+    def save(self, path, metadata=None):
+        """Write the model to a model file (no pickle; see :mod:`hmm_core.io`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, conventionally ending in ``.npz``; written atomically.
+        metadata : dict, optional
+            JSON-serialisable user data stored alongside (read it back with
+            :func:`hmm_core.io.read_metadata`).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import hmm_core
+        >>> X = np.array([[0], [1], [1], [2], [0], [2]])
+        >>> model = hmm_core.CategoricalHMM(2, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> model.save(path)
+        >>> np.array_equal(hmm_core.load(path).emissionprob_, model.emissionprob_)
+        True
+        """
+        from hmm_core.io import save_model
+
+        save_model(self, path, metadata=metadata)
 
     # -------------------------------------------------------------- internals
     def _make_emission(self):

@@ -115,6 +115,19 @@ class HigherOrderHMM:
     def __repr__(self):
         return f"HigherOrderHMM(model={self.model!r}, order={self.order!r})"
 
+    def save(self, path, metadata=None):
+        """Write the model to a model file (no pickle; see :mod:`hmm_core.io`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        metadata : dict, optional
+            JSON-serialisable user data stored alongside.
+        """
+        from hmm_core.io import save_model
+
+        save_model(self, path, metadata=metadata)
+
     def __getattr__(self, name):
         # Only called when normal lookup fails: delegate fitted attributes.
         if name.endswith("_") and not name.startswith("_") and name != "model_":

@@ -89,6 +89,20 @@ class _StateSpace:
     def _rng(self, random_state):
         return np.random.default_rng(self.random_state if random_state is None else random_state)
 
+    def save(self, path, metadata=None):
+        """Write the chain to a model file (no pickle; see :mod:`hmm_core.io`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, conventionally ending in ``.npz``.
+        metadata : dict, optional
+            JSON-serialisable user data stored alongside.
+        """
+        from hmm_core.io import save_model
+
+        save_model(self, path, metadata=metadata)
+
 
 class MarkovChain(_ca.ChainAnalysisMixin, _StateSpace):
     """First-order Markov chain over observed states ``0..N-1``.

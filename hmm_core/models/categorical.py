@@ -47,6 +47,9 @@ class CategoricalHMM(BaseHMM):
         -1 for an untied transition, else the id of a group of transitions
         that share one expected count (see ``hmm_core.topology.tied_map_rows``).
 
+    callback : callable or None
+        Called as ``callback(monitor)`` after every EM iteration (see
+        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -75,7 +78,7 @@ class CategoricalHMM(BaseHMM):
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", end_state=False, endprob_prior=1.0, n_init=1,
                  n_threads=None, training="baum-welch", emission_ties=None,
-                 transmat_ties=None):
+                 transmat_ties=None, callback=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
@@ -83,6 +86,7 @@ class CategoricalHMM(BaseHMM):
             end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
             n_threads=n_threads, training=training, emission_ties=emission_ties,
             transmat_ties=transmat_ties,
+            callback=callback,
         )
         self.emissionprob_prior = emissionprob_prior
         self.n_features = n_features

@@ -53,6 +53,9 @@ class GaussianHMM(BaseHMM):
     n_threads : int or None
         Kernel threads; default from ``omp_get_max_threads()``.
 
+    callback : callable or None
+        Called as ``callback(monitor)`` after every EM iteration (see
+        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -96,13 +99,14 @@ class GaussianHMM(BaseHMM):
                  startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
-                 end_state=False, endprob_prior=1.0, n_init=1, n_threads=None):
+                 end_state=False, endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
             n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
             end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
             n_threads=n_threads,
+            callback=callback,
         )
         self.covariance_type = covariance_type
         self.min_covar = min_covar

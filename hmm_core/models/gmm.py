@@ -49,6 +49,9 @@ class GMMHMM(BaseHMM):
     n_init : int
     n_threads : int or None
 
+    callback : callable or None
+        Called as ``callback(monitor)`` after every EM iteration (see
+        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -88,13 +91,14 @@ class GMMHMM(BaseHMM):
                  covars_prior=None, covars_weight=None, algorithm="viterbi",
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="stmcw", init_params="stmcw", end_state=False,
-                 endprob_prior=1.0, n_init=1, n_threads=None):
+                 endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
             n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
             end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
             n_threads=n_threads,
+            callback=callback,
         )
         self.n_mix = n_mix
         self.min_covar = min_covar

@@ -53,6 +53,9 @@ class PoissonHMM(BaseHMM):
         -1 for an untied transition, else the id of a group of transitions
         that share one expected count (see ``hmm_core.topology.tied_map_rows``).
 
+    callback : callable or None
+        Called as ``callback(monitor)`` after every EM iteration (see
+        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -88,7 +91,7 @@ class PoissonHMM(BaseHMM):
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="stl",
                  init_params="stl", end_state=False, endprob_prior=1.0, n_init=1,
                  n_threads=None, training="baum-welch", emission_ties=None,
-                 transmat_ties=None):
+                 transmat_ties=None, callback=None):
         super().__init__(
             n_components=n_components, startprob_prior=startprob_prior,
             transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
@@ -96,6 +99,7 @@ class PoissonHMM(BaseHMM):
             end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
             n_threads=n_threads, training=training, emission_ties=emission_ties,
             transmat_ties=transmat_ties,
+            callback=callback,
         )
         self.lambdas_prior = lambdas_prior
         self.lambdas_weight = lambdas_weight

@@ -1,0 +1,41 @@
+"""Run the docstring examples of every hmm_core module (on the installed package).
+
+``pytest --doctest-modules`` would import the source tree, which has no
+compiled kernels; importing the modules and calling :func:`doctest.testmod`
+runs the examples against the package that the tests import.
+"""
+
+import doctest
+import importlib
+import pkgutil
+
+import numpy as np
+import pytest
+
+import hmm_core
+
+MODULES = sorted(
+    info.name for info in pkgutil.walk_packages(hmm_core.__path__, prefix="hmm_core.")
+    if not info.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, tmp_path, monkeypatch):
+    if name == "hmm_core.plot":
+        pytest.importorskip("matplotlib")
+    module = importlib.import_module(name)
+    monkeypatch.chdir(tmp_path)
+    # Print arrays the way the examples were written, whatever the caller set.
+    with np.printoptions(legacy=False, precision=8, suppress=False):
+        result = doctest.testmod(module, report=False,
+                                 optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
+
+
+def test_key_modules_have_examples():
+    finder = doctest.DocTestFinder()
+    for name in ("hmm_core.io", "hmm_core.formats", "hmm_core.plot", "hmm_core.base",
+                 "hmm_core.models.categorical", "hmm_core.topology"):
+        tests = finder.find(importlib.import_module(name))
+        assert sum(len(t.examples) for t in tests) > 0, name
