@@ -146,6 +146,7 @@ def stream(chunks, total, process, show_progress, label):
                 n_seq += len(chunk.ids)
                 n_frames += int(chunk.lengths.sum())
                 progress.update(position, n_seq, n_frames)
+                del chunk, item  # free it before the chunk after next is read
         finally:
             progress.close()
             pending.cancel()

@@ -312,3 +312,26 @@ def test_readers_directly(tmp_path):
     CategoricalHMM(2).save("model.npz")
     with pytest.raises(FormatError, match="is an hmm_core model file, not data"):
         read_observations("model.npz")
+
+
+def test_progress_bar_and_stream(capsys):
+    from hmm_core._batch import Progress, chunk_frames, segments, stream
+    from hmm_core.formats import Observations
+
+    bar = Progress(total=1000, enabled=True, label="scoring")
+    bar._last = 0.0  # skip the redraw throttle
+    bar.update(500, 3, 1200)
+    bar.close()
+    err = capsys.readouterr().err
+    assert err.startswith("\rscoring  50.0% |###############") and "3 seqs" in err
+    Progress(1000, enabled=False, label="x").update(500, 1, 1)
+    assert capsys.readouterr().err == ""
+    chunks = [(Observations(["a"], np.zeros((4, 1)), np.array([4])), 10),
+              (Observations(["b", "c"], np.zeros((3, 1)), np.array([1, 2])), 20)]
+    seen = []
+    stats = stream(chunks, 20, lambda chunk: seen.append(chunk.ids), False, "x")
+    assert seen == [["a"], ["b", "c"]] and stats["n_sequences"] == 3 and stats["n_frames"] == 7
+    assert chunk_frames(2) >= 1 << 16 and chunk_frames(2, 10) == 10
+    seq, start, end, state = segments(np.array([0, 0, 1, 1, 1, 0]), np.array([3, 3]))
+    assert seq.tolist() == [0, 0, 1, 1] and start.tolist() == [0, 2, 0, 2]
+    assert end.tolist() == [2, 3, 2, 3] and state.tolist() == [0, 1, 1, 0]
