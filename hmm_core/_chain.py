@@ -7,9 +7,12 @@ once per parameter change rather than once per call.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import numpy as np
 
-from hmm_core import _baumwelch, _forward, _sparse, _viterbi
+from hmm_core import _baumwelch, _forward, _scaled, _sparse, _viterbi
 from hmm_core._config import effective_n_threads
 from hmm_core._validation import (
     check_endprob,
@@ -76,6 +79,10 @@ class ChainParams:
             density = np.count_nonzero(self.transmat) / (n * n)
             sparse = n >= _SPARSE_MIN_STATES and density <= _SPARSE_MAX_DENSITY
         self.sparse = _sparse.SparseTransitions(self.transmat) if sparse else None
+        # Dense matrices with no vanishing transition run in the scaled linear
+        # domain (exact there, see src/_scaled.h); the rest in log space.
+        self.scaled = self.sparse is None and bool(
+            np.all(self.transmat >= _scaled.MIN_TRANSITION))
 
     @classmethod
     def from_logs(cls, log_startprob, transmat, log_endprob=None, sparse=None):
@@ -104,6 +111,11 @@ class ChainParams:
         if self.sparse is not None:
             self.sparse.loglik(log_frameprob, offsets, self.log_startprob, self.log_endprob,
                                out, _threads(n_threads, offsets, self.n_components))
+            return out
+        if self.scaled:
+            _scaled.loglik(log_frameprob, offsets, self.log_startprob, self.transmat,
+                           self.log_endprob, out,
+                           _threads(n_threads, offsets, self.n_components))
             return out
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
@@ -138,6 +150,11 @@ class ChainParams:
             self.sparse.posteriors(log_frameprob, offsets, self.log_startprob,
                                    self.log_endprob, post, out,
                                    _threads(n_threads, offsets, self.n_components))
+            return out, post
+        if self.scaled:
+            _scaled.posteriors(log_frameprob, offsets, self.log_startprob, self.transmat,
+                               self.log_endprob, post, out,
+                               _threads(n_threads, offsets, self.n_components))
             return out, post
         _baumwelch.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
@@ -188,6 +205,17 @@ class ChainParams:
                 "end_counts": end.sum(axis=0),
             }
         trans = np.empty((n_chunks, n, n))
+        if self.scaled:
+            with _blas_limit(threads):
+                _scaled.estep(log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
+                              self.log_endprob, post, loglik, start, trans, end, threads)
+            return {
+                "loglik": loglik,
+                "posteriors": post,
+                "start_counts": start.sum(axis=0),
+                "trans_counts": self.transmat * trans.sum(axis=0),
+                "end_counts": end.sum(axis=0),
+            }
         _baumwelch.estep(
             log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
             self.log_transmat, self.log_endprob, post, loglik, start, trans, end, threads,
@@ -210,6 +238,26 @@ class ChainParams:
         trans_terms[starts] = self.log_startprob[path[starts]]
         total = np.add.reduceat(frame_terms + trans_terms, starts)
         return total + self.log_endprob[path[offsets[1:] - 1]]
+
+
+def _blas_limit(n_threads):
+    """One BLAS thread per kernel thread while several kernel threads run.
+
+    The E-step calls ``dgemm`` from inside its parallel loop; a threaded BLAS
+    would otherwise start its own threads in each of ours.
+    """
+    if n_threads <= 1 or _blas_controller() is None:
+        return contextlib.nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return None
+    return ThreadpoolController()
 
 
 def _threads(n_threads, bounds, n_components, n_frames=None):

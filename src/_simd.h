@@ -20,6 +20,7 @@
 #define HMM_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define HMM_MULTIVERSION
+#endif
 
 /* ---- exp and log over arrays, written without branches so they vectorise.
  * glibc's scalar exp/log cost more than the N^2 multiply-adds of a step for
@@ -34,39 +35,43 @@ static const double HMM_ROUND = 6755399441055744.0;           /* 1.5 * 2^52 */
 static inline int64_t hmm_bits(double x) { int64_t b; memcpy(&b, &x, 8); return b; }
 static inline double hmm_from_bits(int64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
-/* out[i] = exp(x[i] - shift) for x[i] - shift <= 709 (used with arguments <= 0);
- * arguments below -708 give 0 (true values are under 3e-308). In place is fine. */
+/* exp(a) for a <= 709; arguments below -708 give 0 (true values are under
+ * 3e-308). Branch-free and inlined, so loops calling it vectorise. */
+static inline __attribute__((always_inline)) double hmm_exp1(double a)
+{
+    const double ac = a < -708.0 ? -708.0 : (a > 709.0 ? 709.0 : a);
+    const double t = ac * HMM_LOG2E + HMM_ROUND;       /* round to nearest integer */
+    const double k = t - HMM_ROUND;
+    const double r = (ac - k * HMM_LN2_HI) - k * HMM_LN2_LO;   /* |r| <= ln2 / 2 */
+    /* Taylor to degree 13: remainder < 5e-18 on |r| <= 0.347 */
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    const int64_t kbits = hmm_bits(t) - hmm_bits(HMM_ROUND);   /* k as an integer */
+    const double scale = hmm_from_bits((kbits + 1023) << 52);
+    const double e = p * scale;
+    return a < -708.0 ? 0.0 : e;
+}
+
+/* out[i] = exp(x[i] - shift) for x[i] - shift <= 709. In place is fine. */
 HMM_MULTIVERSION
 static void hmm_exp_sub(const double *x, double shift, double *out,
                         ptrdiff_t n)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        const double a = x[i] - shift;
-        const double ac = a < -708.0 ? -708.0 : (a > 709.0 ? 709.0 : a);
-        const double t = ac * HMM_LOG2E + HMM_ROUND;       /* round to nearest integer */
-        const double k = t - HMM_ROUND;
-        const double r = (ac - k * HMM_LN2_HI) - k * HMM_LN2_LO;   /* |r| <= ln2 / 2 */
-        /* Taylor to degree 13: remainder < 5e-18 on |r| <= 0.347 */
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        const int64_t kbits = hmm_bits(t) - hmm_bits(HMM_ROUND);   /* k as an integer */
-        const double scale = hmm_from_bits((kbits + 1023) << 52);
-        const double e = p * scale;
-        out[i] = a < -708.0 ? 0.0 : e;
-    }
+    for (i = 0; i < n; i++)
+        out[i] = hmm_exp1(x[i] - shift);
 }
 
 /* out[i] = log(x[i]) for positive normal x; anything else goes through libm. */
@@ -88,21 +93,22 @@ static void hmm_log(const double *x, double *out, ptrdiff_t n)
         const double f = m - 1.0;
         const double s = f / (m + 1.0);
         const double z = s * s;
-        /* log(1 + f) = 2 atanh(s) = f - (f^2/2 - s (f^2/2 + R)), R = sum_k 2 z^k / (2k + 1);
-         * |s| <= 0.1716, z <= 0.0295: the terms past z^11 are below 1e-19. */
-        double p = 2.0 / 23.0;
-        p = p * z + 2.0 / 21.0;
-        p = p * z + 2.0 / 19.0;
-        p = p * z + 2.0 / 17.0;
-        p = p * z + 2.0 / 15.0;
-        p = p * z + 2.0 / 13.0;
-        p = p * z + 2.0 / 11.0;
-        p = p * z + 2.0 / 9.0;
-        p = p * z + 2.0 / 7.0;
-        p = p * z + 2.0 / 5.0;
-        p = p * z + 2.0 / 3.0;
+        /* log(1 + f) = 2 atanh(s) = f - (f^2/2 - s (f^2/2 + R)), R = 2 z p with
+         * p = sum_k z^(k-1) / (2k + 1); |s| <= 0.1716, z <= 0.0295, terms past
+         * z^11 are below 1e-19. */
+        double p = 1.0 / 23.0;
+        p = p * z + 1.0 / 21.0;
+        p = p * z + 1.0 / 19.0;
+        p = p * z + 1.0 / 17.0;
+        p = p * z + 1.0 / 15.0;
+        p = p * z + 1.0 / 13.0;
+        p = p * z + 1.0 / 11.0;
+        p = p * z + 1.0 / 9.0;
+        p = p * z + 1.0 / 7.0;
+        p = p * z + 1.0 / 5.0;
+        p = p * z + 1.0 / 3.0;
         const double hfsq = 0.5 * f * f;
-        const double logm = f - (hfsq - s * (hfsq + z * p));
+        const double logm = f - (hfsq - s * (hfsq + 2.0 * z * p));
         out[i] = ed * HMM_LN2_HI + (logm + ed * HMM_LN2_LO);
         irregular |= !(xi >= 2.2250738585072014e-308 && xi <= 1.7976931348623157e308);
     }
@@ -113,12 +119,12 @@ static void hmm_log(const double *x, double *out, ptrdiff_t n)
     }
 }
 
-#endif
 
-/* out[j] = sum_i x[i] * a[i * n + j]   (row vector times matrix) */
-HMM_MULTIVERSION
-static void hmm_vecmat(const double *restrict x, const double *restrict a,
-                       double *restrict out, ptrdiff_t n)
+/* out[j] = sum_i x[i] * a[i * n + j]   (row vector times matrix).
+ * Inlined into the multiversioned sequence kernels of _scaled.h. */
+static inline __attribute__((always_inline)) void
+hmm_vecmat_inline(const double *restrict x, const double *restrict a,
+                  double *restrict out, ptrdiff_t n)
 {
     ptrdiff_t i = 0, j;
     for (j = 0; j < n; j++)
@@ -142,6 +148,13 @@ static void hmm_vecmat(const double *restrict x, const double *restrict a,
         for (j = 0; j < n; j++)
             out[j] += xi * ai[j];
     }
+}
+
+HMM_MULTIVERSION
+static void hmm_vecmat(const double *restrict x, const double *restrict a,
+                       double *restrict out, ptrdiff_t n)
+{
+    hmm_vecmat_inline(x, a, out, n);
 }
 
 /* acc[i, j] += scale * x[i] * a[i, j] * y[j]   (one step of expected transitions) */
@@ -205,97 +218,5 @@ static void hmm_maxplus(const double *restrict delta, const double *restrict log
     }
 }
 
-
-/* ---- exp and log over arrays, written without branches so they vectorise.
- * glibc's scalar exp/log cost more than the N^2 multiply-adds of a step for
- * N up to ~64; these run several lanes at a time with errors of about 1 ulp
- * (checked against NumPy in the tests). */
-
-static const double HMM_LOG2E = 1.4426950408889634;
-static const double HMM_LN2_HI = 6.93147180369123816490e-01; /* trailing zeros: k*HI exact */
-static const double HMM_LN2_LO = 1.90821492927058770002e-10;
-static const double HMM_ROUND = 6755399441055744.0;           /* 1.5 * 2^52 */
-
-static inline int64_t hmm_bits(double x) { int64_t b; memcpy(&b, &x, 8); return b; }
-static inline double hmm_from_bits(int64_t b) { double x; memcpy(&x, &b, 8); return x; }
-
-/* out[i] = exp(x[i] - shift) for x[i] - shift <= 709 (used with arguments <= 0);
- * arguments below -708 give 0 (true values are under 3e-308). In place is fine. */
-HMM_MULTIVERSION
-static void hmm_exp_sub(const double *x, double shift, double *out,
-                        ptrdiff_t n)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        const double a = x[i] - shift;
-        const double ac = a < -708.0 ? -708.0 : (a > 709.0 ? 709.0 : a);
-        const double t = ac * HMM_LOG2E + HMM_ROUND;       /* round to nearest integer */
-        const double k = t - HMM_ROUND;
-        const double r = (ac - k * HMM_LN2_HI) - k * HMM_LN2_LO;   /* |r| <= ln2 / 2 */
-        /* Taylor to degree 13: remainder < 5e-18 on |r| <= 0.347 */
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
-        const int64_t kbits = hmm_bits(t) - hmm_bits(HMM_ROUND);   /* k as an integer */
-        const double scale = hmm_from_bits((kbits + 1023) << 52);
-        const double e = p * scale;
-        out[i] = a < -708.0 ? 0.0 : e;
-    }
-}
-
-/* out[i] = log(x[i]) for positive normal x; anything else goes through libm. */
-HMM_MULTIVERSION
-static void hmm_log(const double *x, double *out, ptrdiff_t n)
-{
-    ptrdiff_t i;
-    int irregular = 0;
-    for (i = 0; i < n; i++) {
-        const double xi = x[i];
-        const int64_t b = hmm_bits(xi);
-        int64_t e = ((b >> 52) & 0x7ff) - 1023;
-        double m = hmm_from_bits((b & 0x000fffffffffffffLL) | 0x3ff0000000000000LL);
-        const int64_t big = m > 1.4142135623730951;                 /* m in [1, 2) */
-        m = big ? 0.5 * m : m;                                     /* m in [0.707, 1.414) */
-        e += big;
-        /* e as a double without a vector int64 -> double conversion */
-        const double ed = hmm_from_bits(hmm_bits(HMM_ROUND) + e) - HMM_ROUND;
-        const double f = m - 1.0;
-        const double s = f / (m + 1.0);
-        const double z = s * s;
-        /* log(m) = 2 atanh(s) = 2 s + 2 s^3 / 3 + ...; |s| <= 0.1716, z <= 0.0295 */
-        double p = 1.0 / 23.0;
-        p = p * z + 1.0 / 21.0;
-        p = p * z + 1.0 / 19.0;
-        p = p * z + 1.0 / 17.0;
-        p = p * z + 1.0 / 15.0;
-        p = p * z + 1.0 / 13.0;
-        p = p * z + 1.0 / 11.0;
-        p = p * z + 1.0 / 9.0;
-        p = p * z + 1.0 / 7.0;
-        p = p * z + 1.0 / 5.0;
-        p = p * z + 1.0 / 3.0;
-        /* 2 s = f - s f, which keeps the leading term accurate */
-        const double hfsq = 0.5 * f * f;
-        const double logm = f - (hfsq - s * (hfsq + z * p * 2.0 * 1.0 + 0.0 * p) ) ;
-        out[i] = ed * HMM_LN2_HI + (logm + ed * HMM_LN2_LO);
-        irregular |= !(xi >= 2.2250738585072014e-308 && xi <= 1.7976931348623157e308);
-    }
-    if (irregular) {
-        for (i = 0; i < n; i++)
-            if (!(x[i] >= 2.2250738585072014e-308 && x[i] <= 1.7976931348623157e308))
-                out[i] = log(x[i]);
-    }
-}
 
 #endif

@@ -1,0 +1,308 @@
+/* Forward-backward in the scaled linear domain, for dense transition matrices.
+ *
+ * Each step is a plain vector-matrix multiply-add with no exp or log on the
+ * critical path: alpha_t = (alpha_{t-1} A) * b_t, where b_t = exp(log_frameprob_t
+ * - max_j log_frameprob_t[j]) is computed for a block of frames at a time
+ * (vectorised, off the recurrence) and the frame maxima are summed separately.
+ * The vector is rescaled by an exact power of two only when its sum drops
+ * below 2^-256, so rescaling adds no rounding at all.
+ *
+ * Why this is exact (not merely "scaled", like hmmlearn's scaling mode):
+ * the only terms the linear domain can lose are those flushed to zero, each
+ * below 3e-308 of the largest entry of its vector. When every transition is
+ * at least a_min, every backward value of a state is within a factor 1/a_min
+ * of every other state's (beta_t[i] >= a_min * sum_k b beta >= a_min *
+ * beta_t[j]), so a flushed term changes the likelihood by less than
+ * N * 3e-308 / a_min^2 of itself per step: below 1e-100 for a_min = 1e-100.
+ * The kernels are therefore used only when min(A) >= HMM_SCALED_MIN_TRANSITION
+ * (the caller checks); the first and last frames, where the start and end
+ * probabilities have no such bound, are computed in log space. Anything else
+ * (structural zeros, vanishing transitions) goes to the log-domain kernels.
+ *
+ * Each sequence kernel is compiled twice (target_clones, see _simd.h) with
+ * every step inlined, so there is no call per time step.
+ */
+#ifndef HMM_CORE_SCALED_H
+#define HMM_CORE_SCALED_H
+
+#include "_simd.h"
+
+#define HMM_SCALED_MIN_TRANSITION 1e-100
+#define HMM_BLOCK 64                            /* frames per exp block */
+#define HMM_RESCALE_BELOW 8.636168555094445e-78 /* 2^-256 */
+#define HMM_GEMM_MIN_STATES 24                  /* BLAS dgemm for the xi sums from here */
+
+typedef void (*hmm_dgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
+                            double *alpha, double *a, int *lda, double *b, int *ldb,
+                            double *beta, double *c, int *ldc);
+
+/* doubles of scratch each sequence kernel needs */
+static inline ptrdiff_t hmm_scaled_work_size(ptrdiff_t n)
+{
+    return 3 * HMM_BLOCK * n + HMM_BLOCK + 4 * n;
+}
+
+static inline __attribute__((always_inline)) double hmm_max(const double *x, ptrdiff_t n)
+{
+    double m = -__builtin_inf();
+    for (ptrdiff_t i = 0; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/* b[k, j] = exp(logb[k, j] - shift[k]), shift[k] = max_j logb[k, j], for nb
+ * frames. Returns 0 when a frame is impossible in every state. */
+static inline __attribute__((always_inline)) int
+hmm_frame_block(const double *restrict logb, ptrdiff_t nb, ptrdiff_t n,
+                double *restrict b, double *restrict shift)
+{
+    for (ptrdiff_t k = 0; k < nb; k++) {
+        const double m = hmm_max(logb + k * n, n);
+        if (m == -__builtin_inf())
+            return 0;
+        shift[k] = m;
+        for (ptrdiff_t j = 0; j < n; j++)
+            b[k * n + j] = logb[k * n + j] - m;
+    }
+    for (ptrdiff_t i = 0; i < nb * n; i++)
+        b[i] = hmm_exp1(b[i]);
+    return 1;
+}
+
+/* Scale x (whose sum is s > 0) by an exact power of two to a sum in [0.5, 1);
+ * returns e such that old x = new x * 2^e. */
+static inline int hmm_rescale(double *x, double s, ptrdiff_t n)
+{
+    int e;
+    frexp(s, &e);
+    const double f = ldexp(1.0, -e);
+    for (ptrdiff_t j = 0; j < n; j++)
+        x[j] *= f;
+    return e;
+}
+
+/* log sum_j exp(v[j] + log_end[j]), exactly; v is overwritten. When gamma is
+ * not NULL it receives the normalised terms (the last frame's posteriors). */
+static inline double hmm_close(double *restrict v, const double *restrict log_end,
+                               double *restrict gamma, ptrdiff_t n)
+{
+    double s = 0.0;
+    for (ptrdiff_t j = 0; j < n; j++)
+        v[j] += log_end[j];
+    const double m = hmm_max(v, n);
+    if (m == -__builtin_inf())
+        return m;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        v[j] = exp(v[j] - m);
+        s += v[j];
+    }
+    if (gamma != NULL)
+        for (ptrdiff_t j = 0; j < n; j++)
+            gamma[j] = v[j] / s;
+    return m + log(s);
+}
+
+/* Log-likelihood of one sequence. When alpha is not NULL it receives the
+ * scaled forward vectors of frames 0 .. T-2 (each row a positive multiple of
+ * alpha_t) and, in row T-1, the last frame's posteriors. */
+HMM_MULTIVERSION
+static double hmm_scaled_forward(
+    const double *restrict log_frameprob,   /* IN (T, N) */
+    ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict log_startprob,   /* IN (N,) */
+    const double *restrict transmat,        /* IN (N, N), every entry >= the minimum */
+    const double *restrict log_endprob,     /* IN (N,) */
+    double *restrict alpha,                 /* OUT (T, N) or NULL */
+    double *restrict work)                  /* hmm_scaled_work_size(n) */
+{
+    double *b = work;
+    double *shift = work + HMM_BLOCK * n;
+    double *cur = shift + HMM_BLOCK;
+    double *nxt = cur + n;
+    double *tmp;
+    double total, comp = 0.0;   /* Neumaier sum of the frame shifts */
+    long exponent = 0;
+    ptrdiff_t t, k, j, nb;
+
+    /* Frame 0 in log space: the start probabilities have no lower bound. */
+    for (j = 0; j < n; j++)
+        cur[j] = log_startprob[j] + log_frameprob[j];
+    if (n_frames == 1)
+        return hmm_close(cur, log_endprob, alpha, n);
+    total = hmm_max(cur, n);
+    if (total == -__builtin_inf())
+        return total;
+    for (j = 0; j < n; j++)
+        cur[j] = hmm_exp1(cur[j] - total);
+    if (alpha != NULL)
+        memcpy(alpha, cur, n * sizeof(double));
+
+    for (t = 1; t < n_frames - 1; t += nb) {
+        nb = n_frames - 1 - t < HMM_BLOCK ? n_frames - 1 - t : HMM_BLOCK;
+        if (!hmm_frame_block(log_frameprob + t * n, nb, n, b, shift))
+            return -__builtin_inf();
+        double block_sum = 0.0;
+        for (k = 0; k < nb; k++)
+            block_sum += shift[k];
+        const double sum = total + block_sum;
+        comp += fabs(total) >= fabs(block_sum) ? (total - sum) + block_sum
+                                               : (block_sum - sum) + total;
+        total = sum;
+        for (k = 0; k < nb; k++) {
+            const double *restrict bk = b + k * n;
+            double s = 0.0;
+            hmm_vecmat_inline(cur, transmat, nxt, n);
+            for (j = 0; j < n; j++) {
+                nxt[j] *= bk[j];
+                s += nxt[j];
+            }
+            if (s < HMM_RESCALE_BELOW)
+                exponent += hmm_rescale(nxt, s, n);
+            if (alpha != NULL)
+                memcpy(alpha + (t + k) * n, nxt, n * sizeof(double));
+            tmp = cur;
+            cur = nxt;
+            nxt = tmp;
+        }
+    }
+
+    /* Last frame in log space, so the end probabilities need no bound either;
+     * the predicted vector itself never underflows (every transition is large). */
+    hmm_vecmat_inline(cur, transmat, nxt, n);
+    for (j = 0; j < n; j++)
+        nxt[j] = log(nxt[j]) + log_frameprob[(n_frames - 1) * n + j];
+    const double last = hmm_close(nxt, log_endprob,
+                                  alpha != NULL ? alpha + (n_frames - 1) * n : NULL, n);
+    if (last == -__builtin_inf())
+        return last;
+    return (total + comp) + ((double)exponent * 0.69314718055994530942 + last);
+}
+
+/* xi_sums[i, j] += sum_k p[k, i] * w[k, j] over nb rows. */
+static inline __attribute__((always_inline)) void
+hmm_xi_flush(const double *restrict p, const double *restrict w, ptrdiff_t nb,
+             double *restrict xi_sums, ptrdiff_t n, hmm_dgemm_t dgemm)
+{
+    if (nb == 0)
+        return;
+    if (dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+        /* column-major: xi_sums^T += W^T P, i.e. C(n x n) += A(n x nb) B(n x nb)^T */
+        char no = 'N', tr = 'T';
+        int m = (int)n, kk = (int)nb;
+        double one = 1.0;
+        dgemm(&no, &tr, &m, &m, &kk, &one, (double *)w, &m, (double *)p, &m, &one,
+              xi_sums, &m);
+        return;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double *restrict row = xi_sums + i * n;
+        for (ptrdiff_t k = 0; k < nb; k++) {
+            const double pk = p[k * n + i];
+            const double *restrict wk = w + k * n;
+            for (ptrdiff_t j = 0; j < n; j++)
+                row[j] += pk * wk[j];
+        }
+    }
+}
+
+/* Posteriors of one sequence and, when xi_sums is not NULL, its expected
+ * counts: start_counts += gamma_0, end_counts += gamma_{T-1}, and
+ * xi_sums[i, j] += sum_t alpha_t[i] w_{t+1}[j] / Z_t with w = b * beta and
+ * Z_t = alpha_t . beta_t, so that the expected transitions are
+ * transmat * xi_sums (the caller multiplies once, after summing).
+ * Every frame is normalised on its own, so precision does not decay with
+ * length. Returns the log-likelihood; an impossible sequence gets -inf and
+ * zero posteriors and adds nothing. */
+HMM_MULTIVERSION
+static double hmm_scaled_posteriors(
+    const double *restrict log_frameprob,   /* IN (T, N) */
+    ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict log_startprob,   /* IN (N,) */
+    const double *restrict transmat,        /* IN (N, N) */
+    const double *restrict transmat_t,      /* IN (N, N) transposed */
+    const double *restrict log_endprob,     /* IN (N,) */
+    double *restrict post,                  /* OUT (T, N) */
+    double *restrict start_counts,          /* OUT (N,) accumulated, or NULL */
+    double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
+    double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
+    double *restrict work,                  /* hmm_scaled_work_size(n) */
+    hmm_dgemm_t dgemm)                      /* or NULL */
+{
+    double *b = work;
+    double *shift = work + HMM_BLOCK * n;
+    double *p_rows = shift + HMM_BLOCK;
+    double *w_rows = p_rows + HMM_BLOCK * n;
+    double *beta = w_rows + HMM_BLOCK * n;
+    double *w = beta + n;
+    ptrdiff_t t, i, j, filled = 0, block_lo = 0;
+    const int accumulate = xi_sums != NULL;
+
+    /* The forward pass uses b, shift and the first 2n doubles after shift
+     * (p_rows): nothing it leaves there is needed afterwards. */
+    const double loglik = hmm_scaled_forward(log_frameprob, n_frames, n, log_startprob,
+                                             transmat, log_endprob, post, work);
+    if (loglik == -__builtin_inf()) {
+        memset(post, 0, n_frames * n * sizeof(double));
+        return loglik;
+    }
+    if (accumulate)
+        for (j = 0; j < n; j++)
+            end_counts[j] += post[(n_frames - 1) * n + j];
+    if (n_frames == 1) {
+        if (accumulate)
+            for (j = 0; j < n; j++)
+                start_counts[j] += post[j];
+        return loglik;
+    }
+
+    /* w_{T-1} = b_{T-1} * beta_{T-1} = exp(log_frameprob + log_end), relative to its max */
+    for (j = 0; j < n; j++)
+        w[j] = log_frameprob[(n_frames - 1) * n + j] + log_endprob[j];
+    const double m = hmm_max(w, n);
+    for (j = 0; j < n; j++)
+        w[j] = hmm_exp1(w[j] - m);
+    hmm_vecmat_inline(w, transmat_t, beta, n);
+
+    block_lo = n_frames;   /* no b block computed yet */
+    for (t = n_frames - 2; t >= 0; t--) {
+        double *restrict a = post + t * n;
+        double z = 0.0;
+        for (i = 0; i < n; i++)
+            z += a[i] * beta[i];
+        const double inv_z = 1.0 / z;
+        if (accumulate) {
+            for (i = 0; i < n; i++)
+                p_rows[filled * n + i] = a[i] * inv_z;
+            memcpy(w_rows + filled * n, w, n * sizeof(double));
+            if (++filled == HMM_BLOCK) {
+                hmm_xi_flush(p_rows, w_rows, filled, xi_sums, n, dgemm);
+                filled = 0;
+            }
+        }
+        for (i = 0; i < n; i++)
+            a[i] = a[i] * beta[i] * inv_z;
+        if (t == 0)
+            break;
+        if (t < block_lo) {   /* b for frames block_lo .. t */
+            block_lo = t - HMM_BLOCK + 1 < 1 ? 1 : t - HMM_BLOCK + 1;
+            hmm_frame_block(log_frameprob + block_lo * n, t - block_lo + 1, n, b, shift);
+        }
+        const double *restrict bt = b + (t - block_lo) * n;
+        double s = 0.0;
+        for (j = 0; j < n; j++) {
+            w[j] = bt[j] * beta[j];
+            s += w[j];
+        }
+        if (s < HMM_RESCALE_BELOW)
+            hmm_rescale(w, s, n);
+        hmm_vecmat_inline(w, transmat_t, beta, n);
+    }
+    if (accumulate) {
+        hmm_xi_flush(p_rows, w_rows, filled, xi_sums, n, dgemm);
+        for (j = 0; j < n; j++)
+            start_counts[j] += post[j];
+    }
+    return loglik;
+}
+
+#endif

@@ -1,0 +1,169 @@
+"""Likelihood, posteriors and the E-step in the scaled linear domain.
+
+For transition matrices whose every entry is at least ``MIN_TRANSITION``
+(1e-100): then a step is a vector-matrix multiply-add with no transcendental
+function, and the result still equals exact log-space arithmetic (see the
+bound in ``_scaled.h``). ``ChainParams`` routes other matrices to the
+log-domain kernels of ``_forward`` and ``_baumwelch``.
+
+Sequences are concatenated along the first axis; ``offsets[s]:offsets[s + 1]``
+are the frames of sequence ``s``; work is parallel over sequences.
+"""
+
+import numpy as np
+
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int64_t
+from scipy.linalg.cython_blas cimport dgemm
+
+from _checks cimport check_length, check_offsets, check_square
+
+cdef extern from "_scaled.h" nogil:
+    ctypedef void (*hmm_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
+                                 double*, int*, double*, double*, int*)
+    double HMM_SCALED_MIN_TRANSITION
+    Py_ssize_t hmm_scaled_work_size(Py_ssize_t n)
+    double hmm_scaled_forward(const double* log_frameprob, Py_ssize_t n_frames, Py_ssize_t n,
+                              const double* log_startprob, const double* transmat,
+                              const double* log_endprob, double* alpha, double* work)
+    double hmm_scaled_posteriors(const double* log_frameprob, Py_ssize_t n_frames,
+                                 Py_ssize_t n, const double* log_startprob,
+                                 const double* transmat, const double* transmat_t,
+                                 const double* log_endprob, double* post,
+                                 double* start_counts, double* xi_sums, double* end_counts,
+                                 double* work, hmm_dgemm_t dgemm)
+
+MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
+
+
+cdef int _check_model(const double[:, ::1] log_frameprob, const int64_t[::1] offsets,
+                      const double[::1] log_startprob, const double[:, ::1] transmat,
+                      const double[::1] log_endprob) except -1:
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t i, j
+    check_offsets(offsets, log_frameprob.shape[0])
+    check_length(log_startprob.shape[0], n, "log_startprob")
+    check_length(log_endprob.shape[0], n, "log_endprob")
+    check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
+    for i in range(n):
+        for j in range(n):
+            # written so that NaN fails too
+            if not transmat[i, j] >= HMM_SCALED_MIN_TRANSITION:
+                raise ValueError("the scaled kernels need every transition >= 1e-100")
+    return 0
+
+
+def loglik(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] transmat,        # IN (N, N) every entry >= MIN_TRANSITION
+    const double[::1] log_endprob,        # IN (N,) zeros when there is no end state
+    double[::1] out,                      # OUT (n_seq,)
+    int n_threads,
+):
+    """Per-sequence log-likelihoods; O(N) memory per sequence."""
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t s
+    cdef double[:, ::1] work
+    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    check_length(out.shape[0], n_seq, "out")
+    n_threads = max(1, n_threads)
+    work = np.empty((n_threads, hmm_scaled_work_size(n)))
+    with nogil:
+        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+            out[s] = hmm_scaled_forward(
+                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
+                &log_startprob[0], &transmat[0, 0], &log_endprob[0], NULL,
+                &work[threadid(), 0])
+
+
+def posteriors(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] transmat,        # IN (N, N) every entry >= MIN_TRANSITION
+    const double[::1] log_endprob,        # IN (N,)
+    double[:, ::1] out_posteriors,        # OUT (T_total, N)
+    double[::1] out_loglik,               # OUT (n_seq,)
+    int n_threads,
+):
+    """State posteriors for every frame, and per-sequence log-likelihoods."""
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t s
+    cdef double[:, ::1] work
+    cdef double[:, ::1] transmat_t
+    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    check_length(out_loglik.shape[0], n_seq, "out_loglik")
+    if out_posteriors.shape[0] != log_frameprob.shape[0] or out_posteriors.shape[1] != n:
+        raise ValueError("out_posteriors must have the shape of log_frameprob")
+    n_threads = max(1, n_threads)
+    transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
+    work = np.empty((n_threads, hmm_scaled_work_size(n)))
+    with nogil:
+        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+            out_loglik[s] = hmm_scaled_posteriors(
+                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
+                &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0], &log_endprob[0],
+                &out_posteriors[offsets[s], 0], NULL, NULL, NULL, &work[threadid(), 0], NULL)
+
+
+def estep(
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const int64_t[::1] chunks,            # IN (n_chunks + 1,) sequence index bounds
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] transmat,        # IN (N, N) every entry >= MIN_TRANSITION
+    const double[::1] log_endprob,        # IN (N,)
+    double[:, ::1] out_posteriors,        # OUT (T_total, N)
+    double[::1] out_loglik,               # OUT (n_seq,)
+    double[:, ::1] start_counts,          # OUT (n_chunks, N)
+    double[:, :, ::1] xi_sums,            # OUT (n_chunks, N, N) times transmat = counts
+    double[:, ::1] end_counts,            # OUT (n_chunks, N)
+    int n_threads,
+):
+    """Posteriors plus expected counts, one set of sums per chunk of sequences.
+
+    The expected transition counts of a chunk are ``transmat * xi_sums[c]``.
+    Chunks are fixed by the caller from the lengths alone, so the summed
+    statistics do not depend on the thread count.
+    """
+    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
+    cdef Py_ssize_t c, s, tid
+    cdef double[:, ::1] work
+    cdef double[:, ::1] transmat_t
+    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    check_length(out_loglik.shape[0], n_seq, "out_loglik")
+    if out_posteriors.shape[0] != log_frameprob.shape[0] or out_posteriors.shape[1] != n:
+        raise ValueError("out_posteriors must have the shape of log_frameprob")
+    if n_chunks < 1 or chunks[0] != 0 or chunks[n_chunks] != n_seq:
+        raise ValueError("chunks must run from 0 to the number of sequences")
+    for c in range(n_chunks):
+        if chunks[c + 1] <= chunks[c]:
+            raise ValueError("chunks must be strictly increasing")
+    if (start_counts.shape[0], start_counts.shape[1]) != (n_chunks, n):
+        raise ValueError(f"start_counts must have shape {(n_chunks, n)}")
+    if (end_counts.shape[0], end_counts.shape[1]) != (n_chunks, n):
+        raise ValueError(f"end_counts must have shape {(n_chunks, n)}")
+    if (xi_sums.shape[0], xi_sums.shape[1], xi_sums.shape[2]) != (n_chunks, n, n):
+        raise ValueError(f"xi_sums must have shape {(n_chunks, n, n)}")
+    n_threads = max(1, n_threads)
+    transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
+    work = np.empty((n_threads, hmm_scaled_work_size(n)))
+    start_counts[:, :] = 0.0
+    xi_sums[:, :, :] = 0.0
+    end_counts[:, :] = 0.0
+    with nogil:
+        for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+            tid = threadid()
+            for s in range(chunks[c], chunks[c + 1]):
+                out_loglik[s] = hmm_scaled_posteriors(
+                    &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
+                    &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
+                    &log_endprob[0], &out_posteriors[offsets[s], 0],
+                    &start_counts[c, 0], &xi_sums[c, 0, 0], &end_counts[c, 0],
+                    &work[tid, 0], <hmm_dgemm_t> dgemm)
