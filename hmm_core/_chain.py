@@ -14,6 +14,7 @@ import numpy as np
 
 from hmm_core import _baumwelch, _forward, _scaled, _sparse, _viterbi
 from hmm_core._config import effective_n_threads
+from hmm_core._frames import dense, split
 from hmm_core._validation import (
     check_endprob,
     check_log_frameprob,
@@ -102,20 +103,23 @@ class ChainParams:
         self._set_sparse(sparse)
         return self
 
-    # Kernel calls: ``log_frameprob`` is (T_total, N) float64 C-contiguous and
-    # ``offsets`` int64, both already validated.
+    # Kernel calls: ``log_frameprob`` is (T_total, N) float64 C-contiguous, or a
+    # FrameTable (rows of a table, which the scaled kernels read directly);
+    # ``offsets`` is int64. Both are already validated.
 
     def loglik(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence log-likelihoods (O(N) memory per sequence)."""
         out = np.empty(offsets.shape[0] - 1)
+        if self.scaled:
+            table, index = split(log_frameprob)
+            _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
+                           self.log_endprob, out,
+                           _threads(n_threads, offsets, self.n_components), index)
+            return out
+        log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
             self.sparse.loglik(log_frameprob, offsets, self.log_startprob, self.log_endprob,
                                out, _threads(n_threads, offsets, self.n_components))
-            return out
-        if self.scaled:
-            _scaled.loglik(log_frameprob, offsets, self.log_startprob, self.transmat,
-                           self.log_endprob, out,
-                           _threads(n_threads, offsets, self.n_components))
             return out
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
@@ -125,6 +129,7 @@ class ChainParams:
 
     def forward(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence log-likelihoods and the (T, N) forward lattice."""
+        log_frameprob = dense(log_frameprob)
         out = np.empty(offsets.shape[0] - 1)
         log_alpha = np.empty_like(log_frameprob)
         _forward.forward_lattice(
@@ -135,6 +140,7 @@ class ChainParams:
 
     def backward(self, log_frameprob, offsets, n_threads=None):
         """The (T, N) backward lattice."""
+        log_frameprob = dense(log_frameprob)
         log_beta = np.empty_like(log_frameprob)
         _forward.backward_lattice(
             log_frameprob, offsets, np.ascontiguousarray(self.transmat.T), self.log_transmat,
@@ -145,16 +151,18 @@ class ChainParams:
     def posteriors(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence log-likelihoods and (T, N) state posteriors."""
         out = np.empty(offsets.shape[0] - 1)
-        post = np.empty_like(log_frameprob)
+        post = np.empty(log_frameprob.shape)
+        if self.scaled:
+            table, index = split(log_frameprob)
+            _scaled.posteriors(table, offsets, self.log_startprob, self.transmat,
+                               self.log_endprob, post, out,
+                               _threads(n_threads, offsets, self.n_components), index)
+            return out, post
+        log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
             self.sparse.posteriors(log_frameprob, offsets, self.log_startprob,
                                    self.log_endprob, post, out,
                                    _threads(n_threads, offsets, self.n_components))
-            return out, post
-        if self.scaled:
-            _scaled.posteriors(log_frameprob, offsets, self.log_startprob, self.transmat,
-                               self.log_endprob, post, out,
-                               _threads(n_threads, offsets, self.n_components))
             return out, post
         _baumwelch.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
@@ -164,6 +172,7 @@ class ChainParams:
 
     def viterbi(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence best-path log-probabilities and the concatenated paths."""
+        log_frameprob = dense(log_frameprob)
         logprob = np.empty(offsets.shape[0] - 1)
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
         if self.sparse is not None:
@@ -189,10 +198,25 @@ class ChainParams:
         chunks = make_chunks(offsets, n)
         n_chunks = chunks.shape[0] - 1
         loglik = np.empty(offsets.shape[0] - 1)
-        post = np.empty_like(log_frameprob)
+        post = np.empty(log_frameprob.shape)
         start = np.empty((n_chunks, n))
         end = np.empty((n_chunks, n))
         threads = _threads(n_threads, chunks, self.n_components, offsets[-1])
+        if self.scaled:
+            trans = np.empty((n_chunks, n, n))
+            table, index = split(log_frameprob)
+            with _blas_limit(threads):
+                _scaled.estep(table, offsets, chunks, self.log_startprob, self.transmat,
+                              self.log_endprob, post, loglik, start, trans, end, threads,
+                              index)
+            return {
+                "loglik": loglik,
+                "posteriors": post,
+                "start_counts": start.sum(axis=0),
+                "trans_counts": self.transmat * trans.sum(axis=0),
+                "end_counts": end.sum(axis=0),
+            }
+        log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
             trans = np.empty((n_chunks, self.sparse.nnz))
             self.sparse.estep(log_frameprob, offsets, chunks, self.log_startprob,
@@ -205,17 +229,6 @@ class ChainParams:
                 "end_counts": end.sum(axis=0),
             }
         trans = np.empty((n_chunks, n, n))
-        if self.scaled:
-            with _blas_limit(threads):
-                _scaled.estep(log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
-                              self.log_endprob, post, loglik, start, trans, end, threads)
-            return {
-                "loglik": loglik,
-                "posteriors": post,
-                "start_counts": start.sum(axis=0),
-                "trans_counts": self.transmat * trans.sum(axis=0),
-                "end_counts": end.sum(axis=0),
-            }
         _baumwelch.estep(
             log_frameprob, offsets, chunks, self.log_startprob, self.transmat,
             self.log_transmat, self.log_endprob, post, loglik, start, trans, end, threads,
@@ -230,6 +243,7 @@ class ChainParams:
 
     def path_logprob(self, log_frameprob, offsets, path):
         """log P(x, path) of given state paths, one value per sequence."""
+        log_frameprob = dense(log_frameprob)
         n_frames = log_frameprob.shape[0]
         starts = offsets[:-1]
         frame_terms = log_frameprob[np.arange(n_frames), path]

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from hmm_core import topology as _topology
+from hmm_core._frames import dense
 from hmm_core._validation import check_lengths, check_random_state
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.monitor import ConvergenceMonitor
@@ -138,7 +139,7 @@ class TrainingMixin:
 
     def _frames(self, X, clamp):
         frames = self._log_frameprob(X)
-        return frames if clamp is None else frames + clamp
+        return frames if clamp is None else dense(frames) + clamp
 
     def _objective(self, chain, frames, offsets):
         """What training maximises: log-likelihood, or best-path log-probability."""

@@ -346,8 +346,12 @@ class BaseHMM(TrainingMixin):
 
     def _log_frameprob(self, X):
         """(T, n_components) emission log-likelihoods; tied states share a column."""
-        frames = self._get_emission().log_frameprob(X)
+        emission = self._get_emission()
         ties = self._emission_map()
+        if hasattr(emission, "frame_table"):  # rows of a small table (FrameTable)
+            frames = emission.frame_table(X)
+            return frames if ties is None else frames.take_columns(ties)
+        frames = emission.log_frameprob(X)
         return frames if ties is None else np.ascontiguousarray(frames[:, ties])
 
     def _prepare(self, X, lengths):
@@ -526,7 +530,7 @@ class BaseHMM(TrainingMixin):
         hmm_core.kbest_viterbi : the same over user-supplied frame scores.
         """
         chain, X, offsets, frames = self._prepare(X, lengths)
-        return kbest_paths(chain.log_startprob, chain.log_transmat, frames, offsets, k,
+        return kbest_paths(chain.log_startprob, chain.log_transmat, np.asarray(frames), offsets, k,
                            chain.log_endprob)
 
     def predict(self, X, lengths=None):

@@ -382,6 +382,7 @@ def plot_trellis(model, X, ax=None, state_names=None, max_frames=60, min_weight=
         raise ValueError(f"the trellis of {len(X)} frames would be unreadable; pass at most "
                          f"max_frames={max_frames} frames")
     chain, _, _, frames = model._prepare(X, None)
+    frames = np.asarray(frames)
     log_end = None if chain.endprob is None else chain.log_endprob
     loglik, log_alpha = forward(chain.log_startprob, chain.transmat, frames,
                                 log_endprob=log_end, return_lattice=True)

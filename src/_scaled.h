@@ -50,23 +50,65 @@ static inline __attribute__((always_inline)) double hmm_max(const double *x, ptr
     return m;
 }
 
-/* b[k, j] = exp(logb[k, j] - shift[k]), shift[k] = max_j logb[k, j], for nb
- * frames. Returns 0 when a frame is impossible in every state. */
-static inline __attribute__((always_inline)) int
-hmm_frame_block(const double *restrict logb, ptrdiff_t nb, ptrdiff_t n,
-                double *restrict b, double *restrict shift)
+/* Where a sequence's emission log-likelihoods come from: either (T, N) rows,
+ * or rows of a (K, N) table picked by a (T,) index (categorical emissions:
+ * one row per symbol), whose exponentials are then computed once per call. */
+typedef struct {
+    const double *log_frameprob;   /* (T, N), or the (K, N) table when index != NULL */
+    const int64_t *index;          /* (T,) table rows, or NULL */
+    const double *table_b;         /* (K, N) exp(table row - its max), or NULL */
+    const double *table_shift;     /* (K,) the table row maxima, or NULL */
+} hmm_frames;
+
+static inline __attribute__((always_inline)) const double *
+hmm_log_row(const hmm_frames *f, ptrdiff_t t, ptrdiff_t n)
 {
+    return f->log_frameprob + (f->index != NULL ? f->index[t] : t) * n;
+}
+
+/* For frames t .. t + nb - 1: bptr[k] -> exp(log row - shift[k]) with
+ * shift[k] the row's max, computed into b (nb x N) unless the frames come
+ * from a table. Returns 0 when a frame is impossible in every state. */
+static inline __attribute__((always_inline)) int
+hmm_frame_block(const hmm_frames *f, ptrdiff_t t, ptrdiff_t nb, ptrdiff_t n,
+                double *restrict b, double *restrict shift, const double **bptr)
+{
+    if (f->index != NULL) {
+        for (ptrdiff_t k = 0; k < nb; k++) {
+            const int64_t row = f->index[t + k];
+            shift[k] = f->table_shift[row];
+            if (shift[k] == -__builtin_inf())
+                return 0;
+            bptr[k] = f->table_b + row * n;
+        }
+        return 1;
+    }
+    const double *restrict logb = f->log_frameprob + t * n;
     for (ptrdiff_t k = 0; k < nb; k++) {
         const double m = hmm_max(logb + k * n, n);
         if (m == -__builtin_inf())
             return 0;
         shift[k] = m;
+        bptr[k] = b + k * n;
         for (ptrdiff_t j = 0; j < n; j++)
             b[k * n + j] = logb[k * n + j] - m;
     }
     for (ptrdiff_t i = 0; i < nb * n; i++)
         b[i] = hmm_exp1(b[i]);
     return 1;
+}
+
+/* table_b and table_shift of a (K, N) log table; an impossible row gets a
+ * shift of -inf and zeros. */
+static inline void hmm_table_exp(const double *table, ptrdiff_t n_rows, ptrdiff_t n,
+                                 double *table_b, double *table_shift)
+{
+    for (ptrdiff_t r = 0; r < n_rows; r++) {
+        const double m = hmm_max(table + r * n, n);
+        table_shift[r] = m;
+        for (ptrdiff_t j = 0; j < n; j++)
+            table_b[r * n + j] = m == -__builtin_inf() ? 0.0 : exp(table[r * n + j] - m);
+    }
 }
 
 /* Scale x (whose sum is s > 0) by an exact power of two to a sum in [0.5, 1);
@@ -107,7 +149,7 @@ static inline double hmm_close(double *restrict v, const double *restrict log_en
  * alpha_t) and, in row T-1, the last frame's posteriors. */
 HMM_MULTIVERSION
 static double hmm_scaled_forward(
-    const double *restrict log_frameprob,   /* IN (T, N) */
+    const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
     const double *restrict transmat,        /* IN (N, N), every entry >= the minimum */
@@ -120,13 +162,15 @@ static double hmm_scaled_forward(
     double *cur = shift + HMM_BLOCK;
     double *nxt = cur + n;
     double *tmp;
+    const double *bptr[HMM_BLOCK];
     double total, comp = 0.0;   /* Neumaier sum of the frame shifts */
     long exponent = 0;
     ptrdiff_t t, k, j, nb;
 
     /* Frame 0 in log space: the start probabilities have no lower bound. */
+    const double *first = hmm_log_row(frames, 0, n);
     for (j = 0; j < n; j++)
-        cur[j] = log_startprob[j] + log_frameprob[j];
+        cur[j] = log_startprob[j] + first[j];
     if (n_frames == 1)
         return hmm_close(cur, log_endprob, alpha, n);
     total = hmm_max(cur, n);
@@ -139,7 +183,7 @@ static double hmm_scaled_forward(
 
     for (t = 1; t < n_frames - 1; t += nb) {
         nb = n_frames - 1 - t < HMM_BLOCK ? n_frames - 1 - t : HMM_BLOCK;
-        if (!hmm_frame_block(log_frameprob + t * n, nb, n, b, shift))
+        if (!hmm_frame_block(frames, t, nb, n, b, shift, bptr))
             return -__builtin_inf();
         double block_sum = 0.0;
         for (k = 0; k < nb; k++)
@@ -149,7 +193,7 @@ static double hmm_scaled_forward(
                                                : (block_sum - sum) + total;
         total = sum;
         for (k = 0; k < nb; k++) {
-            const double *restrict bk = b + k * n;
+            const double *restrict bk = bptr[k];
             double s = 0.0;
             hmm_vecmat_inline(cur, transmat, nxt, n);
             for (j = 0; j < n; j++) {
@@ -169,8 +213,9 @@ static double hmm_scaled_forward(
     /* Last frame in log space, so the end probabilities need no bound either;
      * the predicted vector itself never underflows (every transition is large). */
     hmm_vecmat_inline(cur, transmat, nxt, n);
+    const double *final = hmm_log_row(frames, n_frames - 1, n);
     for (j = 0; j < n; j++)
-        nxt[j] = log(nxt[j]) + log_frameprob[(n_frames - 1) * n + j];
+        nxt[j] = log(nxt[j]) + final[j];
     const double last = hmm_close(nxt, log_endprob,
                                   alpha != NULL ? alpha + (n_frames - 1) * n : NULL, n);
     if (last == -__builtin_inf())
@@ -215,7 +260,7 @@ hmm_xi_flush(const double *restrict p, const double *restrict w, ptrdiff_t nb,
  * zero posteriors and adds nothing. */
 HMM_MULTIVERSION
 static double hmm_scaled_posteriors(
-    const double *restrict log_frameprob,   /* IN (T, N) */
+    const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
     const double *restrict transmat,        /* IN (N, N) */
@@ -234,12 +279,13 @@ static double hmm_scaled_posteriors(
     double *w_rows = p_rows + HMM_BLOCK * n;
     double *beta = w_rows + HMM_BLOCK * n;
     double *w = beta + n;
+    const double *bptr[HMM_BLOCK];
     ptrdiff_t t, i, j, filled = 0, block_lo = 0;
     const int accumulate = xi_sums != NULL;
 
     /* The forward pass uses b, shift and the first 2n doubles after shift
      * (p_rows): nothing it leaves there is needed afterwards. */
-    const double loglik = hmm_scaled_forward(log_frameprob, n_frames, n, log_startprob,
+    const double loglik = hmm_scaled_forward(frames, n_frames, n, log_startprob,
                                              transmat, log_endprob, post, work);
     if (loglik == -__builtin_inf()) {
         memset(post, 0, n_frames * n * sizeof(double));
@@ -256,8 +302,9 @@ static double hmm_scaled_posteriors(
     }
 
     /* w_{T-1} = b_{T-1} * beta_{T-1} = exp(log_frameprob + log_end), relative to its max */
+    const double *final = hmm_log_row(frames, n_frames - 1, n);
     for (j = 0; j < n; j++)
-        w[j] = log_frameprob[(n_frames - 1) * n + j] + log_endprob[j];
+        w[j] = final[j] + log_endprob[j];
     const double m = hmm_max(w, n);
     for (j = 0; j < n; j++)
         w[j] = hmm_exp1(w[j] - m);
@@ -285,9 +332,9 @@ static double hmm_scaled_posteriors(
             break;
         if (t < block_lo) {   /* b for frames block_lo .. t */
             block_lo = t - HMM_BLOCK + 1 < 1 ? 1 : t - HMM_BLOCK + 1;
-            hmm_frame_block(log_frameprob + block_lo * n, t - block_lo + 1, n, b, shift);
+            hmm_frame_block(frames, block_lo, t - block_lo + 1, n, b, shift, bptr);
         }
-        const double *restrict bt = b + (t - block_lo) * n;
+        const double *restrict bt = bptr[t - block_lo];
         double s = 0.0;
         for (j = 0; j < n; j++) {
             w[j] = bt[j] * beta[j];

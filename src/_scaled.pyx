@@ -21,12 +21,19 @@ from _checks cimport check_length, check_offsets, check_square
 cdef extern from "_scaled.h" nogil:
     ctypedef void (*hmm_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
                                  double*, int*, double*, double*, int*)
+    ctypedef struct hmm_frames:
+        const double* log_frameprob
+        const int64_t* index
+        const double* table_b
+        const double* table_shift
     double HMM_SCALED_MIN_TRANSITION
     Py_ssize_t hmm_scaled_work_size(Py_ssize_t n)
-    double hmm_scaled_forward(const double* log_frameprob, Py_ssize_t n_frames, Py_ssize_t n,
+    void hmm_table_exp(const double* table, Py_ssize_t n_rows, Py_ssize_t n, double* table_b,
+                       double* table_shift)
+    double hmm_scaled_forward(const hmm_frames* frames, Py_ssize_t n_frames, Py_ssize_t n,
                               const double* log_startprob, const double* transmat,
                               const double* log_endprob, double* alpha, double* work)
-    double hmm_scaled_posteriors(const double* log_frameprob, Py_ssize_t n_frames,
+    double hmm_scaled_posteriors(const hmm_frames* frames, Py_ssize_t n_frames,
                                  Py_ssize_t n, const double* log_startprob,
                                  const double* transmat, const double* transmat_t,
                                  const double* log_endprob, double* post,
@@ -36,12 +43,72 @@ cdef extern from "_scaled.h" nogil:
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
 
 
-cdef int _check_model(const double[:, ::1] log_frameprob, const int64_t[::1] offsets,
+cdef class _Source:
+    """The frames of a call: (T, N) log-likelihoods, or a (K, N) table and a (T,) index."""
+    cdef const double[:, ::1] log_frameprob
+    cdef const int64_t[::1] index
+    cdef double[:, ::1] table_b
+    cdef double[::1] table_shift
+    cdef Py_ssize_t n_frames, n
+
+    def __init__(self, const double[:, ::1] log_frameprob, const int64_t[::1] index):
+        cdef Py_ssize_t t, n_rows = log_frameprob.shape[0]
+        self.log_frameprob = log_frameprob
+        self.index = index
+        self.n = log_frameprob.shape[1]
+        self.n_frames = n_rows
+        if index is None:
+            return
+        self.n_frames = index.shape[0]
+        for t in range(self.n_frames):
+            if index[t] < 0 or index[t] >= n_rows:
+                raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+        self.table_b = np.empty((n_rows, self.n))
+        self.table_shift = np.empty(n_rows)
+        hmm_table_exp(&log_frameprob[0, 0], n_rows, self.n, &self.table_b[0, 0],
+                      &self.table_shift[0])
+
+    cdef inline hmm_frames at(self, Py_ssize_t start) noexcept nogil:
+        cdef hmm_frames f
+        if self.index is None:
+            f.log_frameprob = &self.log_frameprob[start, 0]
+            f.index = NULL
+            f.table_b = NULL
+            f.table_shift = NULL
+        else:
+            f.log_frameprob = &self.log_frameprob[0, 0]
+            f.index = &self.index[start]
+            f.table_b = &self.table_b[0, 0]
+            f.table_shift = &self.table_shift[0]
+        return f
+
+
+cdef double _forward_one(_Source src, Py_ssize_t start, Py_ssize_t n_frames,
+                         const double* log_startprob, const double* transmat,
+                         const double* log_endprob, double* work) noexcept nogil:
+    cdef hmm_frames f = src.at(start)
+    return hmm_scaled_forward(&f, n_frames, src.n, log_startprob, transmat, log_endprob,
+                              NULL, work)
+
+
+cdef double _posteriors_one(_Source src, Py_ssize_t start, Py_ssize_t n_frames,
+                            const double* log_startprob, const double* transmat,
+                            const double* transmat_t, const double* log_endprob,
+                            double* post, double* start_counts, double* xi_sums,
+                            double* end_counts, double* work,
+                            hmm_dgemm_t gemm) noexcept nogil:
+    cdef hmm_frames f = src.at(start)
+    return hmm_scaled_posteriors(&f, n_frames, src.n, log_startprob, transmat, transmat_t,
+                                 log_endprob, post, start_counts, xi_sums, end_counts,
+                                 work, gemm)
+
+
+cdef int _check_model(_Source src, const int64_t[::1] offsets,
                       const double[::1] log_startprob, const double[:, ::1] transmat,
                       const double[::1] log_endprob) except -1:
-    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef Py_ssize_t n = src.n
     cdef Py_ssize_t i, j
-    check_offsets(offsets, log_frameprob.shape[0])
+    check_offsets(offsets, src.n_frames)
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
     check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
@@ -54,33 +121,34 @@ cdef int _check_model(const double[:, ::1] log_frameprob, const int64_t[::1] off
 
 
 def loglik(
-    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
     const double[::1] log_startprob,      # IN (N,)
     const double[:, ::1] transmat,        # IN (N, N) every entry >= MIN_TRANSITION
     const double[::1] log_endprob,        # IN (N,) zeros when there is no end state
     double[::1] out,                      # OUT (n_seq,)
     int n_threads,
+    const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """Per-sequence log-likelihoods; O(N) memory per sequence."""
-    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef _Source src = _Source(log_frameprob, index)
+    cdef Py_ssize_t n = src.n
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
-    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out.shape[0], n_seq, "out")
     n_threads = max(1, n_threads)
     work = np.empty((n_threads, hmm_scaled_work_size(n)))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-            out[s] = hmm_scaled_forward(
-                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
-                &log_startprob[0], &transmat[0, 0], &log_endprob[0], NULL,
-                &work[threadid(), 0])
+            out[s] = _forward_one(src, offsets[s], offsets[s + 1] - offsets[s],
+                                  &log_startprob[0], &transmat[0, 0], &log_endprob[0],
+                                  &work[threadid(), 0])
 
 
 def posteriors(
-    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
     const double[::1] log_startprob,      # IN (N,)
     const double[:, ::1] transmat,        # IN (N, N) every entry >= MIN_TRANSITION
@@ -88,30 +156,32 @@ def posteriors(
     double[:, ::1] out_posteriors,        # OUT (T_total, N)
     double[::1] out_loglik,               # OUT (n_seq,)
     int n_threads,
+    const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """State posteriors for every frame, and per-sequence log-likelihoods."""
-    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef _Source src = _Source(log_frameprob, index)
+    cdef Py_ssize_t n = src.n
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
-    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
-    if out_posteriors.shape[0] != log_frameprob.shape[0] or out_posteriors.shape[1] != n:
-        raise ValueError("out_posteriors must have the shape of log_frameprob")
+    if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
+        raise ValueError(f"out_posteriors must have shape {(src.n_frames, n)}")
     n_threads = max(1, n_threads)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
     work = np.empty((n_threads, hmm_scaled_work_size(n)))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-            out_loglik[s] = hmm_scaled_posteriors(
-                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
+            out_loglik[s] = _posteriors_one(
+                src, offsets[s], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0], &log_endprob[0],
                 &out_posteriors[offsets[s], 0], NULL, NULL, NULL, &work[threadid(), 0], NULL)
 
 
 def estep(
-    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
     const int64_t[::1] chunks,            # IN (n_chunks + 1,) sequence index bounds
     const double[::1] log_startprob,      # IN (N,)
@@ -123,6 +193,7 @@ def estep(
     double[:, :, ::1] xi_sums,            # OUT (n_chunks, N, N) times transmat = counts
     double[:, ::1] end_counts,            # OUT (n_chunks, N)
     int n_threads,
+    const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """Posteriors plus expected counts, one set of sums per chunk of sequences.
 
@@ -130,16 +201,17 @@ def estep(
     Chunks are fixed by the caller from the lengths alone, so the summed
     statistics do not depend on the thread count.
     """
-    cdef Py_ssize_t n = log_frameprob.shape[1]
+    cdef _Source src = _Source(log_frameprob, index)
+    cdef Py_ssize_t n = src.n
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
     cdef Py_ssize_t c, s, tid
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
-    _check_model(log_frameprob, offsets, log_startprob, transmat, log_endprob)
+    _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
-    if out_posteriors.shape[0] != log_frameprob.shape[0] or out_posteriors.shape[1] != n:
-        raise ValueError("out_posteriors must have the shape of log_frameprob")
+    if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
+        raise ValueError(f"out_posteriors must have shape {(src.n_frames, n)}")
     if n_chunks < 1 or chunks[0] != 0 or chunks[n_chunks] != n_seq:
         raise ValueError("chunks must run from 0 to the number of sequences")
     for c in range(n_chunks):
@@ -161,8 +233,8 @@ def estep(
         for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             tid = threadid()
             for s in range(chunks[c], chunks[c + 1]):
-                out_loglik[s] = hmm_scaled_posteriors(
-                    &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s], n,
+                out_loglik[s] = _posteriors_one(
+                    src, offsets[s], offsets[s + 1] - offsets[s],
                     &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
                     &log_endprob[0], &out_posteriors[offsets[s], 0],
                     &start_counts[c, 0], &xi_sums[c, 0, 0], &end_counts[c, 0],

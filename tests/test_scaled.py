@@ -200,3 +200,40 @@ def test_kernel_refuses_what_it_cannot_do_exactly():
                        np.full((2, 2), 0.5), np.zeros(2), out, 1)
     assert not ChainParams([0.5, 0.5], zero).scaled
     assert not ChainParams([0.5, 0.5], [[1 - 1e-120, 1e-120], [0.5, 0.5]]).scaled
+
+
+def test_frame_table_matches_dense_frames():
+    """Categorical models hand the kernels a (symbols, N) table and an index."""
+    from hmm_core import CategoricalHMM
+    from hmm_core._frames import FrameTable
+
+    rng = np.random.default_rng(9)
+    model = CategoricalHMM(5, n_features=7, random_state=0)
+    model.startprob_ = rng.dirichlet(np.ones(5))
+    model.transmat_ = rng.dirichlet(np.ones(5), size=5)
+    emission = rng.dirichlet(np.ones(7), size=5)
+    emission[2, 3] = 0.0   # symbol 3 impossible in state 2
+    emission /= emission.sum(axis=1, keepdims=True)
+    model.emissionprob_ = emission
+    X = rng.integers(0, 7, size=(400, 1))
+    X[::17] = -1           # missing frames
+    lengths = [1, 2, 97, 300]
+    chain, _, offsets, frames = model._prepare(X, lengths)
+    assert isinstance(frames, FrameTable) and chain.scaled
+    dense = np.asarray(frames)
+    np.testing.assert_allclose(chain.loglik(frames, offsets), chain.loglik(dense, offsets),
+                               rtol=1e-13)
+    ll_t, post_t = chain.posteriors(frames, offsets)
+    ll_d, post_d = chain.posteriors(dense, offsets)
+    np.testing.assert_allclose(post_t, post_d, atol=1e-13)
+    stats_t, stats_d = chain.estep(frames, offsets), chain.estep(dense, offsets)
+    for key in stats_t:
+        np.testing.assert_allclose(stats_t[key], stats_d[key], rtol=1e-12, atol=1e-13)
+    log_start, trans, _ = _ref_args(chain)
+    exact = reference.forward_loglik(log_start, trans, dense, offsets, exact=True)
+    np.testing.assert_allclose(model.score_sequences(X, lengths), exact, rtol=RTOL)
+    out = np.empty(1)
+    with pytest.raises(ValueError, match="index must lie in"):
+        _scaled.loglik(frames.table, np.array([0, 2], dtype=np.int64), chain.log_startprob,
+                       chain.transmat, chain.log_endprob, out, 1,
+                       np.array([0, 99], dtype=np.int64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core._frames import FrameTable
 from hmm_core._validation import as_float_array, log
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 
@@ -112,6 +113,11 @@ class CategoricalEmission(EmissionModel):
     def log_frameprob(self, X):
         """Gather ``log emissionprob_[:, x_t]`` for every frame (0 where missing)."""
         return self._log_table[X]
+
+    def frame_table(self, X):
+        """:meth:`log_frameprob` as a FrameTable: one table row per symbol."""
+        index = X if X.min() >= 0 else np.where(X < 0, self._log_table.shape[0] - 1, X)
+        return FrameTable(self._log_table, index)
 
     def empty_stats(self, n_components):
         """Expected symbol counts per state."""
