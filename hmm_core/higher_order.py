@@ -90,27 +90,54 @@ class HigherOrderHMM:
         Parameters
         ----------
         deep : bool
-            Unused.
+            Also return the template's parameters as ``model__<name>``, as
+            scikit-learn does for nested estimators (so a grid search can
+            vary ``model__n_components``).
 
         Returns
         -------
         dict
         """
-        return {"model": self.model, "order": self.order}
+        params = {"model": self.model, "order": self.order}
+        if deep and hasattr(self.model, "get_params"):
+            params.update((f"model__{key}", value)
+                          for key, value in self.model.get_params(deep=False).items())
+        return params
 
     def set_params(self, **params):
-        """Set ``model`` and/or ``order``; the expanded model is rebuilt.
+        """Set ``model``, ``order`` or the template's ``model__<name>`` parameters.
+
+        The expanded model is rebuilt when it is next needed.
+
+        Parameters
+        ----------
+        **params
+            ``model``, ``order``, or ``model__<name>`` for a parameter of the
+            template model.
 
         Returns
         -------
         self
         """
+        nested = {}
         for key, value in params.items():
-            if key not in ("model", "order"):
+            if key.startswith("model__"):
+                nested[key[len("model__"):]] = value
+            elif key in ("model", "order"):
+                object.__setattr__(self, key, value)
+            else:
                 raise ValueError(f"invalid parameter {key!r} for HigherOrderHMM")
-            object.__setattr__(self, key, value)
+        if nested:
+            self.model.set_params(**nested)
         self.__dict__.pop("model_", None)
         return self
+
+    # scikit-learn's estimator type for versions that read the attribute (< 1.6).
+    _estimator_type = "density_estimator"
+
+    def __sklearn_tags__(self):
+        """Estimator tags for scikit-learn >= 1.6 (``clone``, ``GridSearchCV``)."""
+        return self.model.__sklearn_tags__()
 
     def __repr__(self):
         return f"HigherOrderHMM(model={self.model!r}, order={self.order!r})"
