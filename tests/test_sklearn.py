@@ -22,7 +22,11 @@ from hmm_core import (  # noqa: E402
     MultinomialHMM,
     PoissonHMM,
 )
-from hmm_core.emissions import CategoricalEmission, PoissonEmission  # noqa: E402
+from hmm_core.emissions import (  # noqa: E402
+    CategoricalEmission,
+    GaussianEmission,
+    PoissonEmission,
+)
 
 MODELS = [
     CategoricalHMM(3, n_features=4, emission_ties=[0, 0, 1], random_state=1),
@@ -40,8 +44,7 @@ MODELS = [
 def test_clone_gives_an_equal_unfitted_model(model):
     copy = clone(model)
     assert type(copy) is type(model) and copy is not model
-    if not isinstance(model, IndependentHMM):  # emission objects repr by address
-        assert repr(copy) == repr(model)
+    assert repr(copy) == repr(model) and " object at " not in repr(model)
     for key, value in model.get_params(deep=False).items():
         other = copy.get_params(deep=False)[key]
         if isinstance(value, np.ndarray):
@@ -214,7 +217,12 @@ def test_repr_shows_only_non_default_settings():
     assert repr(CategoricalHMM(transmat_prior=np.ones((1, 1)))).startswith(
         "CategoricalHMM(transmat_prior=array(")
     assert repr(MultinomialHMM(end_state=1)) == "MultinomialHMM(end_state=1)"
-    assert "blocks=" in repr(IndependentHMM([(0, CategoricalEmission())]))
+    assert repr(IndependentHMM([(0, CategoricalEmission())])) == \
+        "IndependentHMM(blocks=[(0, CategoricalEmission())])"
+    assert repr(IndependentHMM([([0, 1], GaussianEmission(covariance_type="full"))],
+                               n_components=3)) == \
+        "IndependentHMM(blocks=[([0, 1], GaussianEmission(covariance_type='full'))], " \
+        "n_components=3)"
 
 
 def test_str_summarises_a_fitted_model():

@@ -19,6 +19,24 @@ class EmissionModel:
     #: hmmlearn ``params`` / ``init_params`` letters this emission owns.
     letters: str = ""
 
+    def __repr__(self):
+        # Like scikit-learn: the constructor settings that differ from the defaults.
+        import inspect
+
+        args = []
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            value = getattr(self, name, param.default)
+            default = param.default
+            same = value is default or (
+                np.isscalar(value) and np.isscalar(default)
+                and isinstance(value, (bool, np.bool_)) == isinstance(default, (bool, np.bool_))
+                and bool(value == default))
+            if not same:
+                args.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
     def check_X(self, X) -> np.ndarray:
         """Validate observations and return them in the layout this model uses.
 
