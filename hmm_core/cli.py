@@ -204,6 +204,18 @@ def _open_output(path):
     return open(path, "w", newline="", encoding="utf-8"), delimiter, True  # noqa: SIM115
 
 
+def _check_destinations(*paths):
+    """Fail before any work when an output could not be written at the end."""
+    for path in paths:
+        if path in (None, "-"):
+            continue
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory", path)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(2, "No such directory", path)
+
+
 def _write_json(path, data):
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, allow_nan=True)
@@ -320,6 +332,7 @@ def _cmd_fit(args):
     from hmm_core.formats import detect_format
 
     fmt = detect_format(args.data, args.format)
+    _check_destinations(args.output, args.summary)
     alphabet = _alphabet(args, {})
     if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
         raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
@@ -365,6 +378,7 @@ def _fit_summary(model, obs, seconds, path):
 
 
 def _cmd_score(args):
+    _check_destinations(args.output, args.summary)
     model, meta = _load_model(args.model)
     _set_threads(model, args.threads)
     alphabet = _alphabet(args, meta, model)
@@ -399,6 +413,7 @@ def _cmd_score(args):
 def _cmd_decode(args):
     from hmm_core._batch import segments
 
+    _check_destinations(args.output, args.posteriors, args.summary)
     model, meta = _load_model(args.model, need_hmm=True)
     _set_threads(model, args.threads)
     alphabet = _alphabet(args, meta, model)
@@ -465,6 +480,7 @@ def _cmd_decode(args):
 def _cmd_sample(args):
     from hmm_core.formats import write_fasta
 
+    _check_destinations(args.output)
     model, meta = _load_model(args.model)
     if args.length < 1 or args.sequences < 1:
         raise UsageError("--length and --sequences must be at least 1")

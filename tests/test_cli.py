@@ -269,7 +269,9 @@ def test_user_errors_are_one_line(tmp_path, fitted, capsys):
         (("sample", "gc.npz", "--alphabet", "AB", "-o", "s.fa"), "has 2 symbols but the "
                                                                  "model emits 4", 1),
         (("fit", "data.npz", "-o", "no/such/dir/m.npz"), "no/such/dir/m.npz: No such", 1),
-        (("decode", "gc.npz", "genome.fa", "-o", "no/dir/paths.csv"), "No such file", 1),
+        (("decode", "gc.npz", "genome.fa", "-o", "no/dir/paths.csv"), "No such", 1),
+        (("decode", "gc.npz", "genome.fa", "--posteriors", "no/dir/p.npz"), "No such", 1),
+        (("score", "gc.npz", "genome.fa", "--summary", str(tmp_path)), "Is a directory", 1),
     ]
     for args, message, status in cases:
         assert _run(*args) == status, args
