@@ -51,6 +51,8 @@ def check_state_names(state_names, n_states=None):
     if isinstance(state_names, str):
         raise ValueError("state_names must be a sequence of names, not a single string")
     names = [str(s) for s in state_names]
+    if isinstance(state_names, list) and all(type(s) is str for s in state_names):
+        names = state_names  # unchanged, so scikit-learn's clone sees the same object
     if len(names) == 0:
         raise ValueError("state_names must not be empty")
     if len(set(names)) != len(names):

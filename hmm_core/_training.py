@@ -20,6 +20,15 @@ __all__ = ["TrainingMixin", "check_states", "path_stats"]
 def check_states(states, n_samples, n_components, name="states"):
     """Validate frame labels: one per frame, each in ``0..n_components - 1`` or -1.
 
+    Parameters
+    ----------
+    states : array-like of int, shape (n_samples,)
+        Hidden state of each frame; -1 for an unlabelled frame.
+    n_samples : int
+    n_components : int
+    name : str
+        Name used in error messages.
+
     Returns
     -------
     ndarray of int64, shape (n_samples,)

@@ -7,6 +7,8 @@ the build or a model file, and the ``demo``. Data files: ``.npy``/``.npz``,
 CSV/TSV, FASTA/FASTQ (see :mod:`hmm_core.formats`). A user mistake (missing
 file, malformed input, wrong model file, mismatched dimensions) prints one
 ``hmm-core: error: ...`` line and exits with status 1 (2 for bad arguments).
+An unexpected exception (a bug) is reported on one line too, with status 3;
+``HMM_CORE_TRACEBACK=1`` in the environment shows its traceback instead.
 """
 
 from __future__ import annotations
@@ -160,11 +162,14 @@ def _alphabet(args, meta, model=None):
     else:
         return None
     emission = None if model is None else _emission(model)
-    if isinstance(emission, CategoricalEmission) and emission.n_features is not None and \
-            len(alphabet) != emission.n_features:
+    if isinstance(emission, CategoricalEmission):
+        n_symbols = emission.n_features
+    else:  # an observed Markov chain: its states are the symbols
+        n_symbols = getattr(model, "n_states_", None)
+    if n_symbols is not None and len(alphabet) != n_symbols:
         raise ValueError(f"the alphabet {alphabet.name or ','.join(alphabet.symbols)} has "
-                         f"{len(alphabet)} symbols but the model emits "
-                         f"{emission.n_features}")
+                         f"{len(alphabet)} symbols but the model "
+                         f"{'emits' if emission is not None else 'has'} {n_symbols}")
     return alphabet
 
 
@@ -197,6 +202,18 @@ def _open_output(path):
         return sys.stdout, ",", False
     delimiter = "\t" if path.lower().endswith((".tsv", ".tab", ".txt")) else ","
     return open(path, "w", newline="", encoding="utf-8"), delimiter, True  # noqa: SIM115
+
+
+def _check_destinations(*paths):
+    """Fail before any work when an output could not be written at the end."""
+    for path in paths:
+        if path in (None, "-"):
+            continue
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory", path)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(2, "No such directory", path)
 
 
 def _write_json(path, data):
@@ -315,6 +332,7 @@ def _cmd_fit(args):
     from hmm_core.formats import detect_format
 
     fmt = detect_format(args.data, args.format)
+    _check_destinations(args.output, args.summary)
     alphabet = _alphabet(args, {})
     if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
         raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
@@ -360,6 +378,7 @@ def _fit_summary(model, obs, seconds, path):
 
 
 def _cmd_score(args):
+    _check_destinations(args.output, args.summary)
     model, meta = _load_model(args.model)
     _set_threads(model, args.threads)
     alphabet = _alphabet(args, meta, model)
@@ -394,6 +413,7 @@ def _cmd_score(args):
 def _cmd_decode(args):
     from hmm_core._batch import segments
 
+    _check_destinations(args.output, args.posteriors, args.summary)
     model, meta = _load_model(args.model, need_hmm=True)
     _set_threads(model, args.threads)
     alphabet = _alphabet(args, meta, model)
@@ -458,13 +478,13 @@ def _cmd_decode(args):
 
 
 def _cmd_sample(args):
-    from hmm_core.formats import Alphabet, write_fasta
+    from hmm_core.formats import write_fasta
 
+    _check_destinations(args.output)
     model, meta = _load_model(args.model)
     if args.length < 1 or args.sequences < 1:
         raise UsageError("--length and --sequences must be at least 1")
-    alphabet = Alphabet.parse(args.alphabet) if args.alphabet else (
-        Alphabet.from_json(meta["alphabet"]) if meta.get("alphabet") else None)
+    alphabet = _alphabet(args, meta, model)
     ids = [f"sample{i + 1}" for i in range(args.sequences)]
     xs, states = [], []
     if _is_hmm(model):
@@ -581,7 +601,9 @@ def main(argv=None) -> int:
     -------
     int
         Exit status: 0 on success, 1 for an error in the data or files, 2 for
-        bad arguments, 130 when interrupted.
+        bad arguments, 3 for an internal error (a bug; set the environment
+        variable ``HMM_CORE_TRACEBACK=1`` to see its traceback), 130 when
+        interrupted.
     """
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -610,6 +632,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: still one line by default
+        if os.environ.get("HMM_CORE_TRACEBACK"):
+            raise
+        _error(f"internal error ({type(exc).__name__}: {exc}); please report it, with the "
+               "traceback shown when HMM_CORE_TRACEBACK=1 is set")
+        return 3
 
 
 if __name__ == "__main__":

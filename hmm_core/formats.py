@@ -22,6 +22,8 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -134,7 +136,8 @@ class _RecordReader:
         self.close()
 
     def _error(self, message, line=None):
-        return FormatError(f"{self.path}, line {line or self._line}: {message}")
+        line = line or self._line
+        return FormatError(f"{self.path}{f', line {line}' if line else ''}: {message}")
 
     def _header(self, line, marker):
         text = line[1:].decode("utf-8", "replace").strip()
@@ -143,7 +146,11 @@ class _RecordReader:
         return text.split()[0]
 
     def __iter__(self):
-        return self._fastq() if self.fastq else self._fasta()
+        records = self._fastq() if self.fastq else self._fasta()
+        try:
+            yield from records
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._error(f"the compressed file is truncated or corrupt ({exc})") from None
 
     def _fasta(self):
         current, start, parts = None, 0, []
@@ -338,8 +345,14 @@ def read_table(path, id_column=None, columns=None, alphabet=None, delimiter=None
     path = os.fspath(path)
     if delimiter is None:
         delimiter = "\t" if detect_format(path) == "tsv" else ","
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not a UTF-8 text table ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    except csv.Error as exc:
+        raise FormatError(f"{path}: malformed table ({exc})") from None
     if not rows:
         raise FormatError(f"{path}: the table is empty")
 
@@ -416,10 +429,11 @@ def read_arrays(path):
     Observations
     """
     path = os.fspath(path)
+    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
+    except unreadable as exc:
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
             raise
         raise FormatError(f"{path}: not a readable NumPy file ({exc})") from None
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -439,8 +453,8 @@ def read_arrays(path):
                 X = loaded[key]
                 lengths = loaded["lengths"] if "lengths" in files else None
                 ids = [str(i) for i in loaded["ids"]] if "ids" in files else None
-            except ValueError as exc:
-                raise FormatError(f"{path}: {exc}") from None
+            except unreadable as exc:
+                raise FormatError(f"{path}: not a readable NumPy file ({exc})") from None
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[0] == 0:

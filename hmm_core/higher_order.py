@@ -90,27 +90,54 @@ class HigherOrderHMM:
         Parameters
         ----------
         deep : bool
-            Unused.
+            Also return the template's parameters as ``model__<name>``, as
+            scikit-learn does for nested estimators (so a grid search can
+            vary ``model__n_components``).
 
         Returns
         -------
         dict
         """
-        return {"model": self.model, "order": self.order}
+        params = {"model": self.model, "order": self.order}
+        if deep and hasattr(self.model, "get_params"):
+            params.update((f"model__{key}", value)
+                          for key, value in self.model.get_params(deep=False).items())
+        return params
 
     def set_params(self, **params):
-        """Set ``model`` and/or ``order``; the expanded model is rebuilt.
+        """Set ``model``, ``order`` or the template's ``model__<name>`` parameters.
+
+        The expanded model is rebuilt when it is next needed.
+
+        Parameters
+        ----------
+        **params
+            ``model``, ``order``, or ``model__<name>`` for a parameter of the
+            template model.
 
         Returns
         -------
         self
         """
+        nested = {}
         for key, value in params.items():
-            if key not in ("model", "order"):
+            if key.startswith("model__"):
+                nested[key[len("model__"):]] = value
+            elif key in ("model", "order"):
+                object.__setattr__(self, key, value)
+            else:
                 raise ValueError(f"invalid parameter {key!r} for HigherOrderHMM")
-            object.__setattr__(self, key, value)
+        if nested:
+            self.model.set_params(**nested)
         self.__dict__.pop("model_", None)
         return self
+
+    # scikit-learn's estimator type for versions that read the attribute (< 1.6).
+    _estimator_type = "density_estimator"
+
+    def __sklearn_tags__(self):
+        """Estimator tags for scikit-learn >= 1.6 (``clone``, ``GridSearchCV``)."""
+        return self.model.__sklearn_tags__()
 
     def __repr__(self):
         return f"HigherOrderHMM(model={self.model!r}, order={self.order!r})"
@@ -332,15 +359,46 @@ class HigherOrderHMM:
 
     # ----------------------------------------------------- scoring, decoding
     def score_sequences(self, X, lengths=None):
-        """Log-likelihood of each sequence (see :meth:`BaseHMM.score_sequences`)."""
+        """Log-likelihood of each sequence (see :meth:`BaseHMM.score_sequences`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_sequences,)
+        """
         return self._expanded().score_sequences(X, lengths)
 
     def score(self, X, lengths=None):
-        """Total log-likelihood (see :meth:`BaseHMM.score`)."""
+        """Total log-likelihood (see :meth:`BaseHMM.score`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        float
+        """
         return self._expanded().score(X, lengths)
 
     def score_samples(self, X, lengths=None):
         """Total log-likelihood and posteriors of the original states.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
 
         Returns
         -------
@@ -351,7 +409,19 @@ class HigherOrderHMM:
         return log_prob, pool_columns(post, self._last, self.n_components)
 
     def predict_proba(self, X, lengths=None):
-        """Posteriors ``P(z_t = i | x)`` of the original states."""
+        """Posteriors ``P(z_t = i | x)`` of the original states.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
         return self.score_samples(X, lengths)[1]
 
     def decode_sequences(self, X, lengths=None, algorithm=None):
@@ -359,6 +429,22 @@ class HigherOrderHMM:
 
         With ``algorithm="map"`` each frame takes its most probable original
         state, and the log-probability is that of the resulting path.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+        algorithm : {"viterbi", "map"}, optional
+            Default: the template model's ``algorithm``.
+
+        Returns
+        -------
+        logprob : ndarray of float64, shape (n_sequences,)
+            Log-probability of each sequence's path (``-inf`` if impossible).
+        path : ndarray of int64, shape (n_samples,)
+            Original states; -1 in an impossible sequence.
         """
         expanded = self._expanded()
         algorithm = expanded.algorithm if algorithm is None else algorithm
@@ -375,16 +461,59 @@ class HigherOrderHMM:
         return logprob, path
 
     def decode(self, X, lengths=None, algorithm=None):
-        """Most likely original-state path and its total log-probability."""
+        """Most likely original-state path and its total log-probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+        algorithm : {"viterbi", "map"}, optional
+            Default: the template model's ``algorithm``.
+
+        Returns
+        -------
+        logprob : float
+        path : ndarray of int64, shape (n_samples,)
+        """
         logprob, path = self.decode_sequences(X, lengths, algorithm)
         return float(logprob.sum()), path
 
     def predict(self, X, lengths=None):
-        """Most likely original state of every frame."""
+        """Most likely original state of every frame.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,)
+        """
         return self.decode(X, lengths)[1]
 
     def decode_kbest(self, X, lengths=None, k=1):
-        """The ``k`` best original-state paths (see :meth:`BaseHMM.decode_kbest`)."""
+        """The ``k`` best original-state paths (see :meth:`BaseHMM.decode_kbest`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+        k : int
+            Number of paths per sequence.
+
+        Returns
+        -------
+        logprob : ndarray of shape (k, n_sequences)
+        paths : ndarray of int64, shape (k, n_samples)
+            Original states.
+        """
         logprob, paths = self._expanded().decode_kbest(X, lengths, k)
         return logprob, self._to_original(paths)
 
@@ -393,6 +522,15 @@ class HigherOrderHMM:
 
     def sample(self, n_samples=1, random_state=None, currstate=None):
         """Draw one sequence; states are original states.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of frames.
+        random_state : int, RandomState or None
+            Defaults to the template model's ``random_state``.
+        currstate : int, optional
+            State of the first frame (default: drawn from ``startprob_``).
 
         Returns
         -------
@@ -406,9 +544,33 @@ class HigherOrderHMM:
         return X, self._last[path]
 
     def aic(self, X, lengths=None):
-        """Akaike information criterion, with the higher-order model's free parameters."""
+        """Akaike information criterion, with the higher-order model's free parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        float
+        """
         return self._expanded().aic(X, lengths)
 
     def bic(self, X, lengths=None):
-        """Bayesian information criterion, with the higher-order model's free parameters."""
+        """Bayesian information criterion, with the higher-order model's free parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observations.
+        lengths : array-like of int, optional
+            Sequence lengths; default one sequence.
+
+        Returns
+        -------
+        float
+        """
         return self._expanded().bic(X, lengths)

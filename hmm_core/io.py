@@ -297,6 +297,10 @@ def save_model(model, path, metadata=None):
         raise ValueError(f"metadata must be JSON-serialisable: {exc}") from None
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(2, "No such directory", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "Is a directory", path)
     fd, tmp = tempfile.mkstemp(prefix=".hmm_core-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(

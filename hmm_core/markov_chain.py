@@ -13,6 +13,7 @@ into one array ``X`` and ``lengths`` gives the length of each.
 from __future__ import annotations
 
 import bisect
+import inspect
 import warnings
 
 import numpy as np
@@ -88,6 +89,71 @@ class _StateSpace:
 
     def _rng(self, random_state):
         return np.random.default_rng(self.random_state if random_state is None else random_state)
+
+    # ----------------------------------------------------------- estimator API
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        """Constructor parameters, as scikit-learn's ``get_params``.
+
+        Parameters
+        ----------
+        deep : bool
+            Unused; present for scikit-learn compatibility.
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters, as scikit-learn's ``set_params``.
+
+        The new settings are validated as by the constructor; fitted
+        attributes are kept until the next :meth:`fit`.
+
+        Parameters
+        ----------
+        **params
+            Constructor parameters by name.
+
+        Returns
+        -------
+        self
+        """
+        merged = self.get_params()
+        for key in params:
+            if key not in merged:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+        merged.update(params)
+        type(self).__init__(self, **merged)
+        return self
+
+    # scikit-learn's estimator type for versions that read the attribute (< 1.6).
+    _estimator_type = "density_estimator"
+
+    def __sklearn_tags__(self):
+        """Estimator tags for scikit-learn >= 1.6 (``clone``, ``GridSearchCV``)."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="density_estimator",
+                    target_tags=TargetTags(required=False),
+                    input_tags=InputTags(one_d_array=True, string=True))
+
+    def _repr_settings(self):
+        """``state_names``, ``pseudocount`` and ``random_state`` when not defaults."""
+        parts = []
+        if self.state_names is not None:
+            parts.append(f"state_names={self.state_names!r}")
+        if self.pseudocount != 0:
+            parts.append(f"pseudocount={self.pseudocount!r}")
+        if self.random_state is not None:
+            parts.append(f"random_state={self.random_state!r}")
+        return "".join(", " + p for p in parts)
 
     def save(self, path, metadata=None):
         """Write the chain to a model file (no pickle; see :mod:`hmm_core.io`).
@@ -350,7 +416,19 @@ class MarkovChain(_ca.ChainAnalysisMixin, _StateSpace):
 
     def __repr__(self):
         n = getattr(self, "n_states_", self.n_states)
-        return f"{type(self).__name__}(n_states={n}, pseudocount={self.pseudocount})"
+        return f"{type(self).__name__}(n_states={n}{self._repr_settings()})"
+
+    def __str__(self):
+        """A summary of the fitted parameters (the ``repr`` before fitting)."""
+        if not hasattr(self, "n_states_"):
+            return repr(self)
+        from hmm_core.base import _format_array
+
+        names = self.state_names_ or [str(i) for i in range(self.n_states_)]
+        lines = [repr(self), f"  {self.n_states_} states: {', '.join(names)}",
+                 "  startprob_", _format_array(self.startprob_),
+                 "  transmat_ (row: from, column: to)", _format_array(self.transmat_)]
+        return "\n".join(lines)
 
 
 class HigherOrderMarkovChain(_StateSpace):
@@ -582,4 +660,14 @@ class HigherOrderMarkovChain(_StateSpace):
 
     def __repr__(self):
         n = getattr(self, "n_states_", self.n_states)
-        return f"{type(self).__name__}(order={self.order}, n_states={n})"
+        return f"{type(self).__name__}(order={self.order}, n_states={n}{self._repr_settings()})"
+
+    def __str__(self):
+        """A summary of the fitted parameters (the ``repr`` before fitting)."""
+        if not hasattr(self, "n_states_"):
+            return repr(self)
+        names = self.state_names_ or [str(i) for i in range(self.n_states_)]
+        contexts = ", ".join(f"{len(ctx)} of length {j}"
+                             for j, (ctx, _) in enumerate(self._tables))
+        return "\n".join([repr(self), f"  {self.n_states_} states: {', '.join(names)}",
+                          f"  contexts seen in training: {contexts}"])

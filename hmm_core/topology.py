@@ -259,6 +259,14 @@ def _int_array(value, name, shape):
 def check_emission_ties(ties, n_components, name="emission_ties"):
     """State -> emission class map; classes are ``0..n_classes - 1``, each used.
 
+    Parameters
+    ----------
+    ties : array-like of int, shape (n_components,)
+        Emission class of each state.
+    n_components : int
+    name : str
+        Name used in error messages.
+
     Returns
     -------
     ndarray of int64, shape (n_components,)
@@ -276,6 +284,13 @@ def check_emission_ties(ties, n_components, name="emission_ties"):
 def check_transmat_ties(ties, n_components, name="transmat_ties"):
     """(N, N) tie groups: -1 for an untied entry, a group id >= 0 otherwise.
 
+    Parameters
+    ----------
+    ties : array-like of int, shape (n_components, n_components)
+    n_components : int
+    name : str
+        Name used in error messages.
+
     Returns
     -------
     ndarray of int64, shape (n_components, n_components)
@@ -287,7 +302,19 @@ def check_transmat_ties(ties, n_components, name="transmat_ties"):
 
 
 def pool_columns(values, groups, n_groups):
-    """Sum the columns of ``values`` (T, N) that share a group: (T, n_groups)."""
+    """Sum the columns of ``values`` that share a group.
+
+    Parameters
+    ----------
+    values : ndarray of shape (T, N)
+    groups : ndarray of int, shape (N,)
+        Group of each column, ``0..n_groups - 1``.
+    n_groups : int
+
+    Returns
+    -------
+    ndarray of shape (T, n_groups)
+    """
     order = np.argsort(groups, kind="stable")
     starts = np.searchsorted(groups[order], np.arange(n_groups))
     return np.add.reduceat(values[:, order], starts, axis=1)

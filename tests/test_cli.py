@@ -237,6 +237,11 @@ def test_user_errors_are_one_line(tmp_path, fitted, capsys):
     MarkovChain.from_params(None, [[0.5, 0.5], [0.5, 0.5]]).save("chain.npz")
     np.save("wide.npy", np.zeros((5, 3)))
     (tmp_path / "table.csv").write_text("a,b\n1,2\n3\n")
+    (tmp_path / "n.fa").write_text(">r1\nACGTNNAC\n")
+    (tmp_path / "trunc.npz").write_bytes((tmp_path / "gc.npz").read_bytes()[:300])
+    packed = gzip.compress((tmp_path / "genome.fa").read_bytes())
+    (tmp_path / "cut.fa.gz").write_bytes(packed[:len(packed) // 2])
+    (tmp_path / "latin1.csv").write_bytes(b"a\n\xff\n")
     cases = [
         (("score", "gc.npz", "missing.fa"), "no such file: 'missing.fa'", 1),
         (("score", "missing.npz", "genome.fa"), "no such file: 'missing.npz'", 1),
@@ -255,12 +260,40 @@ def test_user_errors_are_one_line(tmp_path, fitted, capsys):
         (("fit", "data.npz", "-n", 0, "-o", "x.npz"), "--states must be at least 1", 2),
         (("score", "gc.npz", "fit.json"), "cannot tell the format", 1),
         (("info", str(tmp_path)), "Is a directory", 1),
+        (("score", "gc.npz", "n.fa"), "position 5: symbol 'N' is not in DNA", 1),
+        (("score", "gc.npz", "table.csv"), "symbol '1' is not in DNA", 1),
+        (("score", "gc.npz", "trunc.npz"), "trunc.npz: not a readable NumPy file", 1),
+        (("score", "trunc.npz", "genome.fa"), "trunc.npz: not an hmm_core model file", 1),
+        (("score", "gc.npz", "cut.fa.gz"), "the compressed file is truncated or corrupt", 1),
+        (("fit", "latin1.csv", "-o", "x.npz"), "latin1.csv: not a UTF-8 text table", 1),
+        (("sample", "gc.npz", "--alphabet", "AB", "-o", "s.fa"), "has 2 symbols but the "
+                                                                 "model emits 4", 1),
+        (("fit", "data.npz", "-o", "no/such/dir/m.npz"), "no/such/dir/m.npz: No such", 1),
+        (("decode", "gc.npz", "genome.fa", "-o", "no/dir/paths.csv"), "No such", 1),
+        (("decode", "gc.npz", "genome.fa", "--posteriors", "no/dir/p.npz"), "No such", 1),
+        (("score", "gc.npz", "genome.fa", "--summary", str(tmp_path)), "Is a directory", 1),
     ]
     for args, message, status in cases:
         assert _run(*args) == status, args
         err = capsys.readouterr().err
         assert message in err, (args, err)
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_internal_error_is_one_line_too(fitted, capsys, monkeypatch):
+    from hmm_core import cli
+
+    def broken(args):
+        raise IndexError("index 4 is out of bounds")
+
+    monkeypatch.setitem(cli._COMMANDS, "info", broken)
+    assert _run("info") == 3
+    err = capsys.readouterr().err
+    assert err.startswith("hmm-core: error: internal error (IndexError: index 4 is out of "
+                          "bounds); please report it") and err.count("\n") == 1
+    monkeypatch.setenv("HMM_CORE_TRACEBACK", "1")
+    with pytest.raises(IndexError):
+        _run("info")
 
 
 def test_subprocess_entry_points_quiet_progress_and_no_traceback(tmp_path, fitted):
@@ -335,3 +368,90 @@ def test_progress_bar_and_stream(capsys):
     seq, start, end, state = segments(np.array([0, 0, 1, 1, 1, 0]), np.array([3, 3]))
     assert seq.tolist() == [0, 0, 1, 1] and start.tolist() == [0, 2, 0, 2]
     assert end.tolist() == [2, 3, 2, 3] and state.tolist() == [0, 1, 1, 0]
+
+
+# ------------------------------------------------------- bounded memory
+_MEASURE = """
+import resource, sys
+from hmm_core.cli import main
+status = main(sys.argv[1:])
+print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+"""
+
+
+def _random_fasta(path, n_records, record_length=6000, seed=0):
+    """Records of ``record_length`` random bases in lines of 60, written with NumPy."""
+    rng = np.random.default_rng(seed)
+    bases = np.frombuffer(b"ACGT", dtype=np.uint8)
+    with open(path, "wb") as out:
+        for r in range(n_records):
+            body = bases[rng.integers(0, 4, (record_length // 60, 61))]
+            body[:, 60] = ord("\n")
+            out.write(b">r%d\n" % r + body.tobytes())
+    return n_records * record_length
+
+
+def _peak_kib(*args):
+    result = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    status, peak = result.stdout.split()
+    assert status == "0"
+    return int(peak)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB (Linux)")
+def test_streaming_memory_does_not_grow_with_the_file(tmp_path):
+    model = CategoricalHMM(2, n_features=4)
+    model.startprob_ = np.array([0.5, 0.5])
+    model.transmat_ = np.array([[0.99, 0.01], [0.01, 0.99]])
+    model.emissionprob_ = np.array([[0.4, 0.1, 0.1, 0.4], [0.1, 0.4, 0.4, 0.1]])
+    model.save("m.npz", metadata={"alphabet": Alphabet.parse("DNA").to_json()})
+    small = _random_fasta(tmp_path / "small.fa", 150)
+    large = _random_fasta(tmp_path / "large.fa", 750)  # 5x the frames, 4.5 MB
+    assert large == 5 * small
+    options = ("-q", "-o", os.devnull, "--chunk-size", 20_000)  # 3 records a chunk
+    peak_small = _peak_kib("score", "m.npz", "small.fa", *options)
+    peak_large = _peak_kib("score", "m.npz", "large.fa", *options)
+    # Reading the whole file would hold at least its int64 codes: 8 bytes a frame,
+    # 28 MiB more for the large file. Streaming keeps the peak where it was.
+    extra = 8 * (large - small) // 1024
+    assert peak_large - peak_small < extra // 4, (peak_small, peak_large, extra)
+
+
+def _stderr_on_a_terminal(args):
+    """Run ``python -m hmm_core args`` with stderr on a pseudo-terminal; its stderr text."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "hmm_core", *map(str, args)],
+                                stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+        os.close(follower)
+        follower = None
+        chunks = []
+        while select.select([leader], [], [], 0.5)[0]:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals")
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path, fitted):
+    _random_fasta(tmp_path / "reads.fa", 40)
+    shown = _stderr_on_a_terminal(["score", "gc.npz", "reads.fa", "--chunk-size", 6000])
+    assert "\r" in shown  # the bar is drawn (and erased) on a terminal
+    assert "scored 40 sequences (240,000 frames)" in shown and "frames/s" in shown
+    quiet = _stderr_on_a_terminal(["score", "gc.npz", "reads.fa", "--chunk-size", 6000, "-q"])
+    assert quiet == ""

@@ -8,17 +8,25 @@ import pytest
 sklearn = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from hmm_core import (  # noqa: E402
     GMMHMM,
     CategoricalHMM,
     GaussianHMM,
     HigherOrderHMM,
+    HigherOrderMarkovChain,
     IndependentHMM,
+    MarkovChain,
     MultinomialHMM,
     PoissonHMM,
 )
-from hmm_core.emissions import CategoricalEmission, PoissonEmission  # noqa: E402
+from hmm_core.emissions import (  # noqa: E402
+    CategoricalEmission,
+    GaussianEmission,
+    PoissonEmission,
+)
 
 MODELS = [
     CategoricalHMM(3, n_features=4, emission_ties=[0, 0, 1], random_state=1),
@@ -36,8 +44,7 @@ MODELS = [
 def test_clone_gives_an_equal_unfitted_model(model):
     copy = clone(model)
     assert type(copy) is type(model) and copy is not model
-    if not isinstance(model, IndependentHMM):  # emission objects repr by address
-        assert repr(copy) == repr(model)
+    assert repr(copy) == repr(model) and " object at " not in repr(model)
     for key, value in model.get_params(deep=False).items():
         other = copy.get_params(deep=False)[key]
         if isinstance(value, np.ndarray):
@@ -75,6 +82,85 @@ def test_grid_search_over_n_components():
     assert search.best_params_ == {"n_components": 3}
     assert scores[0] < scores[1] < scores[2]
     assert search.best_estimator_.score(X) == pytest.approx(search.best_estimator_.score(X))
+
+
+def test_pipeline_with_a_scaler_passes_lengths_as_y():
+    # Pipeline.fit(X, y) hands y to the last step's second argument: lengths.
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(3, 1, (100, 2))]) * 10
+    lengths = [120, 80]
+    pipe = make_pipeline(StandardScaler(), GaussianHMM(2, n_iter=5, random_state=0))
+    pipe.fit(X, lengths)
+    scaled = StandardScaler().fit_transform(X)
+    alone = GaussianHMM(2, n_iter=5, random_state=0).fit(scaled, lengths)
+    assert np.array_equal(pipe[-1].means_, alone.means_)
+    assert pipe.score(X, lengths) == alone.score(scaled, lengths)
+    assert np.array_equal(pipe.predict(X), alone.predict(scaled))
+    assert np.array_equal(clone(pipe).fit(X, lengths)[-1].transmat_, alone.transmat_)
+
+
+@pytest.mark.parametrize("chain", [MarkovChain(state_names=["a", "b", "c"], pseudocount=0.5),
+                                   HigherOrderMarkovChain(order=3, n_states=2, random_state=4)],
+                         ids=type)
+def test_markov_chains_clone_and_set_params(chain):
+    copy = clone(chain)
+    assert type(copy) is type(chain) and repr(copy) == repr(chain)
+    assert copy.get_params() == chain.get_params()
+    assert copy.set_params(pseudocount=2.0) is copy and copy.pseudocount == 2.0
+    with pytest.raises(ValueError, match="invalid parameter"):
+        copy.set_params(colour="red")
+    with pytest.raises(ValueError, match="pseudocount"):
+        copy.set_params(pseudocount=-1)  # validated like the constructor
+
+
+def test_grid_search_over_chain_settings():
+    truth = MarkovChain.from_params([1 / 3] * 3, [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1],
+                                                   [0.1, 0.1, 0.8]])
+    seq = truth.sample(3000, random_state=0)
+    search = GridSearchCV(MarkovChain(n_states=3), {"pseudocount": [0.1, 1.0, 1000.0]},
+                          cv=KFold(3)).fit(seq)
+    assert search.best_params_["pseudocount"] in (0.1, 1.0)
+    assert search.cv_results_["mean_test_score"][2] < search.best_score_
+    search = GridSearchCV(HigherOrderMarkovChain(n_states=3, pseudocount=0.5),
+                          {"order": [1, 4]}, cv=KFold(3)).fit(seq)
+    assert search.best_params_ == {"order": 1}  # the truth is first order
+
+
+def test_higher_order_hmm_exposes_nested_parameters():
+    model = HigherOrderHMM(CategoricalHMM(2, n_iter=3, random_state=0), order=2)
+    params = model.get_params(deep=True)
+    assert params["model__n_components"] == 2 and params["order"] == 2
+    assert "model__n_components" not in model.get_params(deep=False)
+    model.set_params(model__n_components=3, order=3)
+    assert model.model.n_components == 3 and model.order == 3
+    X = _three_regime_symbols(1500)
+    search = GridSearchCV(HigherOrderHMM(CategoricalHMM(n_features=4, n_iter=30, n_init=2,
+                                                        random_state=0), order=2),
+                          {"model__n_components": [1, 3]}, cv=KFold(3)).fit(X)
+    assert search.best_params_ == {"model__n_components": 3}
+
+
+def test_random_state_follows_scikit_learn():
+    X = np.random.RandomState(0).normal(size=(120, 2))
+    # An int: every fit starts from the same initialisation.
+    a = GaussianHMM(2, n_iter=3, random_state=0).fit(X)
+    b = GaussianHMM(2, n_iter=3, random_state=0).fit(X)
+    assert np.array_equal(a.means_, b.means_)
+    # A RandomState instance is shared and advances: refitting differs.
+    model = GaussianHMM(2, n_iter=3, random_state=np.random.RandomState(1))
+    first = model.fit(X).means_.copy()
+    assert not np.array_equal(first, model.fit(X).means_)
+    # None: numpy's global RandomState.
+    state = np.random.get_state()  # noqa: NPY002
+    c = GaussianHMM(2, n_iter=3).fit(X).means_.copy()
+    np.random.set_state(state)  # noqa: NPY002
+    assert np.array_equal(c, GaussianHMM(2, n_iter=3).fit(X).means_)
+    # sample(): the model's random_state unless one is given.
+    sampler = CategoricalHMM(2, n_features=3, random_state=3).fit(
+        np.random.RandomState(0).randint(0, 3, (60, 1)))
+    assert np.array_equal(sampler.sample(20)[0], sampler.sample(20)[0])
+    assert np.array_equal(sampler.sample(20, random_state=9)[0],
+                          sampler.sample(20, random_state=np.random.RandomState(9))[0])
 
 
 def test_callback_sees_every_iteration():
@@ -131,7 +217,12 @@ def test_repr_shows_only_non_default_settings():
     assert repr(CategoricalHMM(transmat_prior=np.ones((1, 1)))).startswith(
         "CategoricalHMM(transmat_prior=array(")
     assert repr(MultinomialHMM(end_state=1)) == "MultinomialHMM(end_state=1)"
-    assert "blocks=" in repr(IndependentHMM([(0, CategoricalEmission())]))
+    assert repr(IndependentHMM([(0, CategoricalEmission())])) == \
+        "IndependentHMM(blocks=[(0, CategoricalEmission())])"
+    assert repr(IndependentHMM([([0, 1], GaussianEmission(covariance_type="full"))],
+                               n_components=3)) == \
+        "IndependentHMM(blocks=[([0, 1], GaussianEmission(covariance_type='full'))], " \
+        "n_components=3)"
 
 
 def test_str_summarises_a_fitted_model():
@@ -150,6 +241,22 @@ def test_str_summarises_a_fitted_model():
                                 np.random.RandomState(1).poisson(2, 50)]))
     text = str(blocks)
     assert "block 0 emissionprob_ (2, 2)" in text and "block 1 lambdas_ (2, 1)" in text
+
+
+def test_markov_chain_repr_and_str():
+    chain = MarkovChain(state_names=["sun", "rain"], pseudocount=0.5)
+    assert repr(chain) == "MarkovChain(n_states=None, state_names=['sun', 'rain'], " \
+        "pseudocount=0.5)"
+    assert str(chain) == repr(chain)
+    chain.fit(["sun", "sun", "rain", "sun"])
+    text = str(chain)
+    assert text.splitlines()[:3] == [
+        "MarkovChain(n_states=2, state_names=['sun', 'rain'], pseudocount=0.5)",
+        "  2 states: sun, rain", "  startprob_"]
+    assert "transmat_" in text
+    high = HigherOrderMarkovChain(order=2).fit([0, 1, 0, 1, 1])
+    assert "contexts seen in training: 1 of length 0, 1 of length 1, 2 of length 2" in \
+        str(high)
 
 
 def test_hmmlearn_code_runs_unchanged_with_the_import_swapped():

@@ -19,41 +19,158 @@ class EmissionModel:
     #: hmmlearn ``params`` / ``init_params`` letters this emission owns.
     letters: str = ""
 
+    def __repr__(self):
+        # Like scikit-learn: the constructor settings that differ from the defaults.
+        import inspect
+
+        args = []
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            value = getattr(self, name, param.default)
+            default = param.default
+            same = value is default or (
+                np.isscalar(value) and np.isscalar(default)
+                and isinstance(value, (bool, np.bool_)) == isinstance(default, (bool, np.bool_))
+                and bool(value == default))
+            if not same:
+                args.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
     def check_X(self, X) -> np.ndarray:
-        """Validate observations and return them in the layout this model uses."""
+        """Validate observations and return them in the layout this model uses.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated frames of all sequences.
+
+        Returns
+        -------
+        ndarray
+            The validated observations (e.g. int64 symbols, float64 features).
+
+        Raises
+        ------
+        ValueError
+            For a wrong shape, dtype or value, naming ``X``.
+        """
         raise NotImplementedError
 
     def initialize(self, X: np.ndarray, n_components: int, random_state,
                    init_params: str) -> None:
-        """Set the parameters named by ``init_params`` (or missing) from data."""
+        """Set the parameters named by ``init_params`` (or missing) from data.
+
+        Parameters
+        ----------
+        X : ndarray
+            Observations as returned by :meth:`check_X`.
+        n_components : int
+            Number of hidden states (emission distributions).
+        random_state : numpy.random.RandomState
+            Source of random draws (k-means seeds, Dirichlet rows).
+        init_params : str
+            hmmlearn letters of the parameters to (re)initialise; parameters
+            that are not set yet are initialised whatever the letters.
+        """
         raise NotImplementedError
 
     def check_params(self, n_components: int) -> None:
-        """Raise ``ValueError`` when a parameter has a wrong shape or value."""
+        """Raise ``ValueError`` when a parameter has a wrong shape or value.
+
+        Parameters
+        ----------
+        n_components : int
+            Number of hidden states the parameters must describe.
+        """
         raise NotImplementedError
 
     def log_frameprob(self, X: np.ndarray) -> np.ndarray:
-        """(T, N) C-contiguous float64 log emission likelihoods."""
+        """Log emission likelihood of every frame under every state.
+
+        Parameters
+        ----------
+        X : ndarray
+            Observations as returned by :meth:`check_X`.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_components)
+            C-contiguous; a missing frame scores 0 (it is marginalised out).
+        """
         raise NotImplementedError
 
     def empty_stats(self, n_components: int) -> dict:
-        """Zeroed sufficient statistics."""
+        """Zeroed sufficient statistics.
+
+        Parameters
+        ----------
+        n_components : int
+            Number of hidden states.
+
+        Returns
+        -------
+        dict
+            Arrays that :meth:`accumulate` adds to and :meth:`m_step` reads.
+        """
         raise NotImplementedError
 
     def accumulate(self, stats: dict, X: np.ndarray, posteriors: np.ndarray) -> None:
-        """Add the expected sufficient statistics of ``X`` under ``posteriors``."""
+        """Add the expected sufficient statistics of ``X`` under ``posteriors``.
+
+        Parameters
+        ----------
+        stats : dict
+            Statistics from :meth:`empty_stats`, updated in place.
+        X : ndarray
+            Observations as returned by :meth:`check_X`.
+        posteriors : ndarray of shape (n_samples, n_components)
+            State posteriors of every frame (rows sum to 1).
+        """
         raise NotImplementedError
 
     def m_step(self, stats: dict, params: str) -> None:
-        """Update the parameters named by ``params`` from accumulated statistics."""
+        """Update the parameters named by ``params`` from accumulated statistics.
+
+        Parameters
+        ----------
+        stats : dict
+            Statistics summed over all sequences by :meth:`accumulate`.
+        params : str
+            hmmlearn letters of the parameters to update; a state without
+            posterior mass keeps its parameters.
+        """
         raise NotImplementedError
 
     def sample(self, states: np.ndarray, random_state) -> np.ndarray:
-        """Draw one observation per entry of ``states``."""
+        """Draw one observation per entry of ``states``.
+
+        Parameters
+        ----------
+        states : ndarray of int, shape (n_samples,)
+            Hidden state of each frame to draw.
+        random_state : numpy.random.RandomState
+            Source of the draws.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
         raise NotImplementedError
 
     def n_free_parameters(self, params: str) -> int:
-        """Number of free scalar parameters among those named by ``params``."""
+        """Number of free scalar parameters among those named by ``params``.
+
+        Parameters
+        ----------
+        params : str
+            hmmlearn letters of the parameters that are estimated.
+
+        Returns
+        -------
+        int
+            Structural zeros and tied values are not counted (for AIC/BIC).
+        """
         raise NotImplementedError
 
 

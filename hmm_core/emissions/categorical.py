@@ -18,6 +18,19 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
     """Validate a column of integer symbols; return them as a 1-D int64 array.
 
     ``-1`` marks a frame that was not observed.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 1) or (n_samples,)
+        Integer symbols ``0..n_features - 1``, or -1.
+    n_features : int, optional
+        Number of symbols, when known.
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_samples,)
     """
     arr = np.asarray(X)
     if arr.ndim == 2 and arr.shape[1] == 1:

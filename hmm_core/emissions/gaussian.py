@@ -24,7 +24,18 @@ __all__ = ["GaussianEmission", "covars_shape"]
 
 
 def covars_shape(covariance_type: str, n_components: int, n_features) -> tuple:
-    """hmmlearn's storage shape of ``covars_`` for a GaussianHMM."""
+    """hmmlearn's storage shape of ``covars_`` for a GaussianHMM.
+
+    Parameters
+    ----------
+    covariance_type : {"spherical", "diag", "full", "tied"}
+    n_components : int
+    n_features : int
+
+    Returns
+    -------
+    tuple of int
+    """
     return {
         "spherical": (n_components,),
         "diag": (n_components, n_features),
@@ -94,13 +105,32 @@ class GaussianEmission(EmissionModel):
             raise ValueError(f"min_covar must be a positive float, got {self.min_covar!r}")
 
     def set_covars(self, value, n_components):
-        """Validate and store ``covars_`` in hmmlearn's storage shape."""
+        """Validate and store ``covars_`` in hmmlearn's storage shape.
+
+        Parameters
+        ----------
+        value : array-like
+            Covariances in the storage shape of ``covariance_type`` (see
+            :func:`covars_shape`).
+        n_components : int
+            Number of hidden states.
+        """
         check_covariance_type(self.covariance_type)
         shape = covars_shape(self.covariance_type, n_components, self._known_n_features())
         self.covars_ = check_covars(value, self.covariance_type, shape)
 
     def full_covars(self, n_components):
-        """``covars_`` as (n_components, n_features, n_features) matrices."""
+        """``covars_`` as full matrices, whatever the covariance type.
+
+        Parameters
+        ----------
+        n_components : int
+            Number of hidden states (a tied matrix is repeated this often).
+
+        Returns
+        -------
+        ndarray of shape (n_components, n_features, n_features)
+        """
         d = self._known_n_features()
         if self.covars_ is None or d is None:
             raise AttributeError("covars_")

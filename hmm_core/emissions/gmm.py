@@ -25,7 +25,19 @@ __all__ = ["GMMEmission", "gmm_covars_shape"]
 
 
 def gmm_covars_shape(covariance_type: str, n_components: int, n_mix: int, n_features) -> tuple:
-    """hmmlearn's shape of a GMMHMM's ``covars_``."""
+    """hmmlearn's shape of a GMMHMM's ``covars_``.
+
+    Parameters
+    ----------
+    covariance_type : {"spherical", "diag", "full", "tied"}
+    n_components : int
+    n_mix : int
+    n_features : int
+
+    Returns
+    -------
+    tuple of int
+    """
     return {
         "spherical": (n_components, n_mix),
         "diag": (n_components, n_mix, n_features),
@@ -172,7 +184,16 @@ class GMMEmission(EmissionModel):
                                         self.covariance_type, self.min_covar)
 
     def set_covars(self, value, n_components):
-        """Validate and store ``covars_`` (hmmlearn's GMMHMM shapes)."""
+        """Validate and store ``covars_`` (hmmlearn's GMMHMM shapes).
+
+        Parameters
+        ----------
+        value : array-like
+            Covariances in the storage shape of ``covariance_type`` (see
+            :func:`gmm_covars_shape`).
+        n_components : int
+            Number of hidden states.
+        """
         self._check_settings()
         shape = gmm_covars_shape(self.covariance_type, n_components, self.n_mix,
                                  self._known_n_features())

@@ -36,6 +36,16 @@ def check_blocks(blocks):
     """Validate ``[(columns, emission), ...]``; return column tuples and emissions.
 
     The columns of all blocks must be disjoint and together be ``0..D-1``.
+
+    Parameters
+    ----------
+    blocks : list of (columns, EmissionModel)
+        ``columns`` is an int, a slice or a list of column indices.
+
+    Returns
+    -------
+    columns : list of tuple of int
+    emissions : list of EmissionModel
     """
     if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__len__") or not len(blocks):
         raise ValueError("blocks must be a non-empty list of (columns, emission) pairs")
