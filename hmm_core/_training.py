@@ -180,7 +180,7 @@ class TrainingMixin:
         return self
 
     def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5):
-        empty = np.flatnonzero(posteriors.sum(axis=0) <= 0)
+        empty = np.flatnonzero(np.ones(len(posteriors)) @ posteriors <= 0)  # BLAS, not a slow axis-0 sum
         if empty.size:
             warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
                           "unchanged", RuntimeWarning, stacklevel=stacklevel)

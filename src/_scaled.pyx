@@ -239,3 +239,25 @@ def estep(
                     &log_endprob[0], &out_posteriors[offsets[s], 0],
                     &start_counts[c, 0], &xi_sums[c, 0, 0], &end_counts[c, 0],
                     &work[tid, 0], <hmm_dgemm_t> dgemm)
+
+
+def group_sum(
+    const double[:, ::1] posteriors,      # IN (T, N)
+    const int64_t[::1] index,             # IN (T,) table row of each frame
+    double[:, ::1] out,                   # OUT (K, N) accumulated: out[index[t]] += posteriors[t]
+):
+    """Sum posterior rows by table row (the emission counts of a FrameTable)."""
+    cdef Py_ssize_t n_frames = index.shape[0], n = posteriors.shape[1]
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t t, j, row
+    if posteriors.shape[0] != n_frames:
+        raise ValueError(f"posteriors must have {n_frames} rows, got {posteriors.shape[0]}")
+    check_length(out.shape[1], n, "out columns")
+    for t in range(n_frames):
+        if index[t] < 0 or index[t] >= n_rows:
+            raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+    with nogil:
+        for t in range(n_frames):
+            row = index[t]
+            for j in range(n):
+                out[row, j] += posteriors[t, j]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core._frames import FrameTable
+from hmm_core._scaled import group_sum
 from hmm_core._validation import as_float_array, log
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 
@@ -137,13 +138,12 @@ class CategoricalEmission(EmissionModel):
         return {"obs": np.zeros((n_components, self.n_features))}
 
     def accumulate(self, stats, X, posteriors):
-        """Posterior-weighted symbol counts (one ``bincount`` per state)."""
+        """Posterior-weighted symbol counts (missing frames count for no symbol)."""
         obs = stats["obs"]
-        observed = X >= 0
-        if not observed.all():
-            X, posteriors = X[observed], posteriors[observed]
-        for i in range(obs.shape[0]):
-            obs[i] += np.bincount(X, weights=posteriors[:, i], minlength=self.n_features)
+        index = X if X.min() >= 0 else np.where(X < 0, self.n_features, X)
+        by_symbol = np.zeros((self.n_features + 1, obs.shape[0]))
+        group_sum(np.ascontiguousarray(posteriors, dtype=np.float64), index, by_symbol)
+        obs += by_symbol[:-1].T
 
     def m_step(self, stats, params):
         """Dirichlet MAP update of ``emissionprob_``; structural zeros stay zero."""
