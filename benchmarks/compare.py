@@ -552,7 +552,7 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def time_dgemv(transmat, n_steps, quick=False):
+def dgemv_rate(transmat, n_steps, quick=False):
     """Cell rate (steps x N^2 per second) of ``x <- x @ A`` repeated in a loop, one BLAS thread.
 
     Returns a dict with ``method``, ``cells_per_s``, ``fair`` (False when the
@@ -606,7 +606,7 @@ def machine_limit(sizes, n_steps, quick=False, table=None):
                               quick=quick)
         fwd = statistics.median(times)
         fwd_rate = n_steps * n * n / fwd
-        gemv = time_dgemv(transmat, n_steps, quick=quick)
+        gemv = dgemv_rate(transmat, n_steps, quick=quick)
         row = {"n_components": n, "steps": n_steps, "forward_seconds": fwd,
                "forward_cells_per_s": fwd_rate, "dgemv": gemv,
                "percent": 100.0 * fwd_rate / gemv["cells_per_s"]}
