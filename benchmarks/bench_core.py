@@ -50,48 +50,64 @@ from .memory import measure_case
 SMALL = os.environ.get("HMM_CORE_BENCH_SMALL", "").strip() not in ("", "0")
 EMISSIONS = ["categorical", "gaussian"]
 # asv runs every parameter combination in a new process (with --python=same),
-# so the small mode also trims the combinations: it keeps every benchmark and
-# both emission kinds, and both workloads for hmm_core.
+# and each process pays for importing hmm_core (1-3 s on the 2-core machine).
+# So the small mode also joins parameter values with "+": one combination,
+# one process per benchmark, whose call runs every joined value in turn.
 if SMALL:
     WORKLOADS = {"long": (1, 300), "batch": (6, 50)}
+    EMISSION_PARAMS = ["+".join(EMISSIONS)]
+    WORKLOAD_PARAMS = ["+".join(WORKLOADS)]
     SIZES = [4]
     REF_SIZES = [4]
-    REF_WORKLOADS = ["batch"]
     MEM_SIZES = [4]
-    MEM_IMPLEMENTATIONS = ["hmm_core"]
+    MEM_IMPLEMENTATIONS = ["hmm_core+reference"]
     MEM_STEPS = 2_000
 else:
     WORKLOADS = {"long": (1, 20_000), "batch": (200, 500)}
+    EMISSION_PARAMS = EMISSIONS
+    WORKLOAD_PARAMS = list(WORKLOADS)
     SIZES = [4, 16, 64, 256]
     REF_SIZES = [4, 16, 64]
-    REF_WORKLOADS = list(WORKLOADS)
     MEM_SIZES = [16]
     MEM_IMPLEMENTATIONS = ["hmm_core", "reference"]
     MEM_STEPS = 1_000_000
 
 
+def _cases(lib, emissions, workload, n_components, steps=None):
+    """[(run, inputs)] for every "+"-joined value of the parameters."""
+    out = []
+    for lib_ in lib.split("+"):
+        for em in emissions.split("+"):
+            for wl in workload.split("+"):
+                n_seq, length = WORKLOADS[wl] if steps is None else (1, steps)
+                out.append((runners(em)[lib_], make_inputs(em, n_components, n_seq, length)))
+    return out
+
+
 class _Suite:
-    params = [EMISSIONS, list(WORKLOADS), SIZES]
+    params = [EMISSION_PARAMS, WORKLOAD_PARAMS, SIZES]
     param_names = ["emissions", "workload", "n_components"]
     lib = "hmm_core"
     timeout = 300  # room for an editable install's rebuild of changed kernels on import
 
     def setup(self, emissions, workload, n_components):
-        n_seq, length = WORKLOADS[workload]
-        self.run = runners(emissions)[self.lib]
-        self.inputs = make_inputs(emissions, n_components, n_seq, length)
+        self.cases = _cases(self.lib, emissions, workload, n_components)
+
+    def _call(self, op):
+        for run, inputs in self.cases:
+            run(op, *inputs)
 
     def time_score(self, emissions, workload, n_components):
-        self.run("score", *self.inputs)
+        self._call("score")
 
     def time_posteriors(self, emissions, workload, n_components):
-        self.run("posteriors", *self.inputs)
+        self._call("posteriors")
 
     def time_viterbi(self, emissions, workload, n_components):
-        self.run("viterbi", *self.inputs)
+        self._call("viterbi")
 
     def time_em_iteration(self, emissions, workload, n_components):
-        self.run("em", *self.inputs)
+        self._call("em")
 
 
 class HmmCore(_Suite):
@@ -101,14 +117,14 @@ class HmmCore(_Suite):
 class HmmCoreOneThread(_Suite):
     """hmm_core with ``n_threads=1`` (batch only: one sequence always runs on one thread)."""
 
-    params = [EMISSIONS, ["batch"], SIZES]
+    params = [EMISSION_PARAMS, ["batch"], SIZES]
     lib = "hc_1t"
 
 
 class Reference(_Suite):
     """The pure-NumPy reference (lockstep over equal-length sequences)."""
 
-    params = [EMISSIONS, REF_WORKLOADS, REF_SIZES]
+    params = [EMISSION_PARAMS, WORKLOAD_PARAMS, REF_SIZES]
     lib = "reference"
     # Calls take 0.05 to 5 s: no warm-up, few repeats.
     number = 1
@@ -125,27 +141,30 @@ class PeakMemory:
     one allocates.
     """
 
-    params = [MEM_IMPLEMENTATIONS, EMISSIONS, MEM_SIZES]
+    params = [MEM_IMPLEMENTATIONS, EMISSION_PARAMS, MEM_SIZES]
     param_names = ["implementation", "emissions", "n_components"]
     timeout = 600
 
     def setup(self, implementation, emissions, n_components):
         steps = MEM_STEPS if implementation == "hmm_core" else MEM_STEPS // 10
-        self.run = runners(emissions)[implementation]
-        self.inputs = make_inputs(emissions, n_components, 1, steps)
+        self.cases = _cases(implementation, emissions, "long", n_components, steps)
+
+    def _call(self, op):
+        for run, inputs in self.cases:
+            score, _ = run(op, *inputs)
+            assert np.isfinite(score)
 
     def peakmem_score(self, implementation, emissions, n_components):
-        loglik, _ = self.run("score", *self.inputs)
-        assert np.isfinite(loglik)
+        self._call("score")
 
     def peakmem_posteriors(self, implementation, emissions, n_components):
-        self.run("posteriors", *self.inputs)
+        self._call("posteriors")
 
     def peakmem_viterbi(self, implementation, emissions, n_components):
-        self.run("viterbi", *self.inputs)
+        self._call("viterbi")
 
     def peakmem_em_iteration(self, implementation, emissions, n_components):
-        self.run("em", *self.inputs)
+        self._call("em")
 
 
 class MemoryBeyondInput:
@@ -157,14 +176,17 @@ class MemoryBeyondInput:
     where the call allocates per frame).
     """
 
-    params = [["score", "forward"]]
-    param_names = ["case"]
     timeout = 600
 
-    def track_bytes_beyond_input(self, case):
-        return measure_case(case, MEM_STEPS)["tracemalloc_peak"]
+    def track_score_bytes_beyond_input(self):
+        return measure_case("score", MEM_STEPS)["tracemalloc_peak"]
 
-    track_bytes_beyond_input.unit = "bytes"
+    track_score_bytes_beyond_input.unit = "bytes"
+
+    def track_forward_bytes_beyond_input(self):
+        return measure_case("forward", MEM_STEPS)["tracemalloc_peak"]
+
+    track_forward_bytes_beyond_input.unit = "bytes"
 
 
 class ViterbiBackpointers:
@@ -190,6 +212,7 @@ class MachineLimit:
 
     params = [SIZES]
     param_names = ["n_components"]
+    timeout = 300
 
     def setup(self, n_components):
         import hmm_core
