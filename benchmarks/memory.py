@@ -195,6 +195,16 @@ def _mb(b):
     return f"{b / 1e6:.1f} MB"
 
 
+def _likely_cause(frac):
+    """What an allocation of ``frac`` x a (T, N) float64 matrix most likely is."""
+    if 0.9 <= frac < 1.5:
+        return ": the full (T, N) emission log-likelihood matrix is built before the forward pass"
+    if 0.11 <= frac < 0.14:
+        return (": a (T, N) one-byte array, i.e. a boolean mask over the frames (such as a "
+                "NaN/+inf check of the whole log_frameprob)")
+    return ""
+
+
 def report_lines(mem: dict) -> list[str]:
     n_steps, n = mem["n_steps"], mem["n_states"]
     out = [f"memory: one sequence of {n_steps} steps, N = {n}; bytes allocated by the call "
@@ -218,8 +228,7 @@ def report_lines(mem: dict) -> list[str]:
                              f"{_mb(worst - r['target_bytes'])} over the target; "
                              f"= {frac:.2f} x a (T, N) float64 matrix "
                              f"({_mb(r['frame_matrix_bytes'])})"
-                             + (": the full emission log-likelihood matrix is built before "
-                                "the forward pass" if 0.9 <= frac < 1.5 else ""))
+                             + _likely_cause(frac))
         out.append(f"| {r['case']} | {r['input']} {_mb(r['input_bytes'])} | "
                    f"{_mb(r['tracemalloc_peak'])} | {_mb(r['rss_beyond_input'])} | {last} |")
     methods = {r["rss_method"] for r in mem["cases"] if "rss_method" in r}
