@@ -220,7 +220,7 @@ def report_lines(mem: dict) -> list[str]:
             last = (f"{r['backpointer_bytes_per_cell']:.2f} B/cell "
                     f"({r['backpointer_dtype_inferred']}) + path {_mb(r['output_bytes'])}")
         else:
-            last = r["status"]
+            last = r["status"] + ("" if n_steps == 10_000_000 else " (T < 10^7)")
             worst = max(r["tracemalloc_peak"], r["rss_beyond_input"])
             if r["status"] == "MISS":
                 frac = worst / r["frame_matrix_bytes"]
