@@ -6,7 +6,8 @@ Run from the repository root::
 
 Inputs are those of ``compare_emissions.py`` (same seed and parameters,
 observations sampled from the model) on a smaller workload: 50 sequences of
-400 frames, D = 8, N in 4 or 16. Operations, timed from the observations and
+400 frames, D = 8, N in 4 or 16 (with ``HMM_CORE_BENCH_SMALL=1``: 4 x 50
+frames, N = 4, the three models in one call). Operations, timed from the observations and
 the parameters:
 
 * ``score``: ``score`` (hmm_core) / NumPy emissions + ``reference.forward_loglik``;
@@ -14,28 +15,40 @@ the parameters:
   NumPy emissions + ``reference.estep`` + NumPy M-step.
 """
 
+import os
+
 from .compare_emissions import make_params, run_hmm_core, run_reference, sample
 
-N_SEQ, LENGTH = 50, 400
 N_FEATURES = 8
 MODELS = ["gauss-diag", "gauss-full", "gmm-diag"]
-SIZES = [4, 16]
+if os.environ.get("HMM_CORE_BENCH_SMALL", "").strip() not in ("", "0"):  # see bench_core
+    N_SEQ, LENGTH = 4, 50
+    SIZES = [4]
+    MODEL_PARAMS = ["+".join(MODELS)]  # one process: every model in one call
+else:
+    N_SEQ, LENGTH = 50, 400
+    SIZES = [4, 16]
+    MODEL_PARAMS = MODELS
 
 
 class _Suite:
-    params = [MODELS, SIZES]
+    params = [MODEL_PARAMS, SIZES]
     param_names = ["model", "n_components"]
     run = None  # run(op, params, X, lengths)
 
     def setup(self, model, n_components):
-        p = make_params(model, N_FEATURES, n_components)
-        self.inputs = (p, *sample(p, N_SEQ, LENGTH))
+        self.inputs = []
+        for kind in model.split("+"):
+            p = make_params(kind, N_FEATURES, n_components)
+            self.inputs.append((p, *sample(p, N_SEQ, LENGTH)))
 
     def time_score(self, model, n_components):
-        type(self).run("score", *self.inputs)
+        for inputs in self.inputs:
+            type(self).run("score", *inputs)
 
     def time_em_iteration(self, model, n_components):
-        type(self).run("em", *self.inputs)
+        for inputs in self.inputs:
+            type(self).run("em", *inputs)
 
 
 class EmissionsHmmCore(_Suite):

@@ -158,24 +158,40 @@ def _means(model, p):
     return np.asarray(model.means_).reshape(p["means"].shape)
 
 
-def run_hmm_core(op, p, X, lengths):
-    """Run one operation with hmm_core; return (loglik, updated means or None)."""
-    model = _set_params(_new_model(hmm_core, p, tol=-np.inf), p)
+def _run_model(model, op, p, X, lengths):
+    """One operation on a configured model (hmm_core's or hmmlearn's API).
+
+    Returns (score, extra): ``score`` is the total log-likelihood (``score``,
+    ``posteriors``), the Viterbi log-probability (``viterbi``) or the E-step
+    log-likelihood (``em``); ``extra`` is None, the state path, the posteriors
+    or the updated means.
+    """
     if op == "score":
         return float(model.score(X, lengths)), None
-    model.fit(X, lengths)
-    return float(model.monitor_.history[0]), _means(model, p)
+    if op == "viterbi":
+        logprob, path = model.decode(X, lengths, algorithm="viterbi")
+        return float(logprob), path
+    if op == "posteriors":
+        loglik, post = model.score_samples(X, lengths)
+        return float(loglik), post
+    if op == "em":
+        model.fit(X, lengths)
+        return float(model.monitor_.history[0]), _means(model, p)
+    raise ValueError(op)
+
+
+def run_hmm_core(op, p, X, lengths, n_threads=None):
+    """Run one operation with hmm_core; return (score, extra), see ``_run_model``."""
+    model = _set_params(_new_model(hmm_core, p, tol=-np.inf, n_threads=n_threads), p)
+    return _run_model(model, op, p, X, lengths)
 
 
 def run_hmmlearn(op, p, X, lengths, implementation):
-    """Run one operation with hmmlearn 0.3; return (loglik, updated means or None)."""
+    """Run one operation with hmmlearn 0.3; return (score, extra), see ``_run_model``."""
     from hmmlearn import hmm
 
     model = _set_params(_new_model(hmm, p, implementation=implementation), p)
-    if op == "score":
-        return float(model.score(X, lengths)), None
-    model.fit(X, lengths)
-    return float(model.monitor_.history[0]), _means(model, p)
+    return _run_model(model, op, p, X, lengths)
 
 
 def _log_components(p, X):
@@ -239,7 +255,11 @@ def _mstep(p, X, post, comp, frames, min_covar=1e-3):
 
 
 def run_reference(op, p, X, lengths):
-    """Run one operation with NumPy emissions + hmm_core.reference."""
+    """Run one operation with NumPy emissions + hmm_core.reference.
+
+    ``viterbi`` and ``posteriors`` return the reference's path and posteriors;
+    ``em`` the updated means (NumPy M-step), as ``run_hmm_core``.
+    """
     offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
     log_start = np.log(p["startprob"])
     comp = _log_components(p, X)
@@ -247,6 +267,14 @@ def run_reference(op, p, X, lengths):
     if op == "score":
         return float(reference.forward_loglik(log_start, p["transmat"], frames,
                                               offsets).sum()), None
+    if op == "viterbi":
+        logprob, path = reference.viterbi(log_start, p["transmat"], frames, offsets)
+        return float(logprob.sum()), path
+    if op == "posteriors":
+        loglik, post = reference.posteriors(log_start, p["transmat"], frames, offsets)
+        return float(loglik.sum()), post
+    if op != "em":
+        raise ValueError(op)
     stats = reference.estep(log_start, p["transmat"], frames, offsets)
     new = _mstep(p, X, stats["posteriors"], comp, frames)
     new["startprob"] = stats["start_counts"] / stats["start_counts"].sum()
