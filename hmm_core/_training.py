@@ -180,7 +180,8 @@ class TrainingMixin:
         return self
 
     def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5):
-        empty = np.flatnonzero(np.ones(len(posteriors)) @ posteriors <= 0)  # BLAS, not a slow axis-0 sum
+        # occupancy through BLAS: an axis-0 sum of a (T, N) array is slow
+        empty = np.flatnonzero(np.ones(len(posteriors)) @ posteriors <= 0)
         if empty.size:
             warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
                           "unchanged", RuntimeWarning, stacklevel=stacklevel)

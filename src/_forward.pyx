@@ -12,6 +12,7 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport dgemv
 
 from _checks cimport check_length, check_offsets, check_square
 from _steps cimport (
@@ -217,3 +218,30 @@ def backward_lattice(
             backward_one(&log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                          &transmat_t[0, 0], &log_transmat[0, 0], &log_endprob[0],
                          &log_beta[offsets[s], 0], &work[threadid(), 0], zeros_exact, n)
+
+
+def _dgemv_loop(const double[:, ::1] a, double[::1] x, Py_ssize_t n_steps):
+    """Repeat ``x <- x @ a`` with BLAS ``dgemv``: the benchmarks' machine limit.
+
+    Not part of the API: it measures what one matrix-vector product per time
+    step costs on this machine, the yardstick of the forward pass.
+    """
+    cdef int n = a.shape[0], one = 1
+    cdef double alpha = 1.0, beta = 0.0
+    cdef double[::1] other = np.empty(n)
+    cdef double* cur = &x[0]
+    cdef double* nxt = &other[0]
+    cdef double* tmp
+    cdef char no = b'N'
+    cdef Py_ssize_t t
+    check_square(a.shape[0], a.shape[1], n, "a")
+    check_length(x.shape[0], n, "x")
+    with nogil:
+        for t in range(n_steps):
+            # a is row-major, i.e. a^T in BLAS's column-major view: y = a^T x = x @ a
+            dgemv(&no, &n, &n, &alpha, <double*> &a[0, 0], &n, cur, &one, &beta, nxt, &one)
+            tmp = cur
+            cur = nxt
+            nxt = tmp
+    if cur != &x[0]:
+        memcpy(&x[0], cur, n * sizeof(double))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.cluster.vq import kmeans2
 from scipy.linalg import cho_solve, lapack
 
 from hmm_core._validation import as_float_array
@@ -222,6 +221,8 @@ def kmeans_centres(X: np.ndarray, k: int, random_state):
     if data.shape[0] >= k:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # empty clusters, kmeans++ on constant data
+            from scipy.cluster.vq import kmeans2  # lazily: it costs ~1 s to import
+
             centres, labels = kmeans2(data, k, minit="++", seed=random_state)
         if np.all(np.isfinite(centres)):
             return centres, labels
