@@ -20,7 +20,10 @@
  * (structural zeros, vanishing transitions) goes to the log-domain kernels.
  *
  * Each sequence kernel is compiled twice (target_clones, see _simd.h) with
- * every step inlined, so there is no call per time step.
+ * every step inlined, so there is no call per time step. Models of up to 16
+ * states are padded with zeros to a width w of 4, 8 or 16, and the kernels are
+ * instantiated for each width: a step then has compile-time trip counts and
+ * keeps its accumulators in registers.
  */
 #ifndef HMM_CORE_SCALED_H
 #define HMM_CORE_SCALED_H
@@ -31,15 +34,23 @@
 #define HMM_BLOCK 64                            /* frames per exp block */
 #define HMM_RESCALE_BELOW 8.636168555094445e-78 /* 2^-256 */
 #define HMM_GEMM_MIN_STATES 24                  /* BLAS dgemm for the xi sums from here */
+#define HMM_MAX_PADDED 16
 
 typedef void (*hmm_dgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
                             double *alpha, double *a, int *lda, double *b, int *ldb,
                             double *beta, double *c, int *ldc);
 
+/* Row stride of every per-state vector, frame row and (padded) matrix. */
+static inline ptrdiff_t hmm_stride(ptrdiff_t n)
+{
+    return n <= 4 ? 4 : n <= 8 ? 8 : n <= HMM_MAX_PADDED ? HMM_MAX_PADDED : n;
+}
+
 /* doubles of scratch each sequence kernel needs */
 static inline ptrdiff_t hmm_scaled_work_size(ptrdiff_t n)
 {
-    return 3 * HMM_BLOCK * n + HMM_BLOCK + 4 * n;
+    const ptrdiff_t w = hmm_stride(n);
+    return 3 * HMM_BLOCK * w + HMM_BLOCK + 5 * w;
 }
 
 static inline __attribute__((always_inline)) double hmm_max(const double *x, ptrdiff_t n)
@@ -50,13 +61,90 @@ static inline __attribute__((always_inline)) double hmm_max(const double *x, ptr
     return m;
 }
 
+/* Four doubles; loads and stores through it need only 8-byte alignment. */
+typedef double hmm_v4 __attribute__((vector_size(32), aligned(8), may_alias));
+
+static inline __attribute__((always_inline)) hmm_v4 hmm_load4(const double *p)
+{
+    return *(const hmm_v4 *)p;
+}
+
+/* out[0:w] = x[0:n] @ a, a being n x w (zero beyond column n). */
+static inline __attribute__((always_inline)) void
+hmm_matvec(const double *restrict x, const double *restrict a, double *restrict out,
+           ptrdiff_t n, const ptrdiff_t w)
+{
+    if (w > HMM_MAX_PADDED) {   /* w == n */
+        hmm_vecmat_inline(x, a, out, n);
+        return;
+    }
+    /* w / 4 vector accumulators, twice over to halve each output's FMA chain */
+    hmm_v4 acc0[HMM_MAX_PADDED / 4], acc1[HMM_MAX_PADDED / 4];
+    const ptrdiff_t nv = w / 4;
+    ptrdiff_t i = 0, v;
+    for (v = 0; v < nv; v++) {
+        acc0[v] = (hmm_v4){0.0, 0.0, 0.0, 0.0};
+        acc1[v] = acc0[v];
+    }
+    for (; i + 2 <= n; i += 2) {
+        const double x0 = x[i], x1 = x[i + 1];
+        for (v = 0; v < nv; v++) {
+            acc0[v] += x0 * hmm_load4(a + i * w + 4 * v);
+            acc1[v] += x1 * hmm_load4(a + (i + 1) * w + 4 * v);
+        }
+    }
+    if (i < n)
+        for (v = 0; v < nv; v++)
+            acc0[v] += x[i] * hmm_load4(a + i * w + 4 * v);
+    for (v = 0; v < nv; v++)
+        *(hmm_v4 *)(out + 4 * v) = acc0[v] + acc1[v];
+}
+
+/* x[0:w] *= y[0:w]; returns the sum of the products (w a multiple of 4 when
+ * at most HMM_MAX_PADDED). */
+static inline __attribute__((always_inline)) double
+hmm_mul_sum(double *restrict x, const double *restrict y, const ptrdiff_t w)
+{
+    if (w > HMM_MAX_PADDED) {
+        double s = 0.0;
+        for (ptrdiff_t j = 0; j < w; j++) {
+            x[j] *= y[j];
+            s += x[j];
+        }
+        return s;
+    }
+    hmm_v4 sum = {0.0, 0.0, 0.0, 0.0};
+    for (ptrdiff_t v = 0; v < w / 4; v++) {
+        const hmm_v4 p = hmm_load4(x + 4 * v) * hmm_load4(y + 4 * v);
+        *(hmm_v4 *)(x + 4 * v) = p;
+        sum += p;
+    }
+    return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
+/* sum_j x[j] * y[j] over w entries */
+static inline __attribute__((always_inline)) double
+hmm_dot(const double *restrict x, const double *restrict y, const ptrdiff_t w)
+{
+    if (w > HMM_MAX_PADDED) {
+        double s = 0.0;
+        for (ptrdiff_t j = 0; j < w; j++)
+            s += x[j] * y[j];
+        return s;
+    }
+    hmm_v4 sum = {0.0, 0.0, 0.0, 0.0};
+    for (ptrdiff_t v = 0; v < w / 4; v++)
+        sum += hmm_load4(x + 4 * v) * hmm_load4(y + 4 * v);
+    return (sum[0] + sum[1]) + (sum[2] + sum[3]);
+}
+
 /* Where a sequence's emission log-likelihoods come from: either (T, N) rows,
  * or rows of a (K, N) table picked by a (T,) index (categorical emissions:
  * one row per symbol), whose exponentials are then computed once per call. */
 typedef struct {
     const double *log_frameprob;   /* (T, N), or the (K, N) table when index != NULL */
     const int64_t *index;          /* (T,) table rows, or NULL */
-    const double *table_b;         /* (K, N) exp(table row - its max), or NULL */
+    const double *table_b;         /* (K, w) exp(table row - its max), or NULL */
     const double *table_shift;     /* (K,) the table row maxima, or NULL */
 } hmm_frames;
 
@@ -66,12 +154,13 @@ hmm_log_row(const hmm_frames *f, ptrdiff_t t, ptrdiff_t n)
     return f->log_frameprob + (f->index != NULL ? f->index[t] : t) * n;
 }
 
-/* For frames t .. t + nb - 1: bptr[k] -> exp(log row - shift[k]) with
- * shift[k] the row's max, computed into b (nb x N) unless the frames come
- * from a table. Returns 0 when a frame is impossible in every state. */
+/* For frames t .. t + nb - 1: bptr[k] -> exp(log row - shift[k]) (w wide,
+ * zero-padded) with shift[k] the row's max, computed into b unless the frames
+ * come from a table. Returns 0 when a frame is impossible in every state. */
 static inline __attribute__((always_inline)) int
 hmm_frame_block(const hmm_frames *f, ptrdiff_t t, ptrdiff_t nb, ptrdiff_t n,
-                double *restrict b, double *restrict shift, const double **bptr)
+                const ptrdiff_t w, double *restrict b, double *restrict shift,
+                const double **bptr)
 {
     if (f->index != NULL) {
         for (ptrdiff_t k = 0; k < nb; k++) {
@@ -79,7 +168,7 @@ hmm_frame_block(const hmm_frames *f, ptrdiff_t t, ptrdiff_t nb, ptrdiff_t n,
             shift[k] = f->table_shift[row];
             if (shift[k] == -__builtin_inf())
                 return 0;
-            bptr[k] = f->table_b + row * n;
+            bptr[k] = f->table_b + row * w;
         }
         return 1;
     }
@@ -89,25 +178,29 @@ hmm_frame_block(const hmm_frames *f, ptrdiff_t t, ptrdiff_t nb, ptrdiff_t n,
         if (m == -__builtin_inf())
             return 0;
         shift[k] = m;
-        bptr[k] = b + k * n;
+        bptr[k] = b + k * w;
         for (ptrdiff_t j = 0; j < n; j++)
-            b[k * n + j] = logb[k * n + j] - m;
+            b[k * w + j] = logb[k * n + j] - m;
+        for (ptrdiff_t j = n; j < w; j++)
+            b[k * w + j] = -__builtin_inf();
     }
-    for (ptrdiff_t i = 0; i < nb * n; i++)
+    for (ptrdiff_t i = 0; i < nb * w; i++)
         b[i] = hmm_exp1(b[i]);
     return 1;
 }
 
-/* table_b and table_shift of a (K, N) log table; an impossible row gets a
- * shift of -inf and zeros. */
+/* table_b (K x w, zero-padded) and table_shift of a (K, N) log table; an
+ * impossible row gets a shift of -inf and zeros. */
 static inline void hmm_table_exp(const double *table, ptrdiff_t n_rows, ptrdiff_t n,
                                  double *table_b, double *table_shift)
 {
+    const ptrdiff_t w = hmm_stride(n);
     for (ptrdiff_t r = 0; r < n_rows; r++) {
         const double m = hmm_max(table + r * n, n);
         table_shift[r] = m;
-        for (ptrdiff_t j = 0; j < n; j++)
-            table_b[r * n + j] = m == -__builtin_inf() ? 0.0 : exp(table[r * n + j] - m);
+        for (ptrdiff_t j = 0; j < w; j++)
+            table_b[r * w + j] = (m == -__builtin_inf() || j >= n) ? 0.0
+                                 : exp(table[r * n + j] - m);
     }
 }
 
@@ -144,23 +237,17 @@ static inline double hmm_close(double *restrict v, const double *restrict log_en
     return m + log(s);
 }
 
-/* Log-likelihood of one sequence. When alpha is not NULL it receives the
- * scaled forward vectors of frames 0 .. T-2 (each row a positive multiple of
- * alpha_t) and, in row T-1, the last frame's posteriors. */
-HMM_MULTIVERSION
-static double hmm_scaled_forward(
-    const hmm_frames *frames,               /* IN this sequence's frames */
-    ptrdiff_t n_frames, ptrdiff_t n,
-    const double *restrict log_startprob,   /* IN (N,) */
-    const double *restrict transmat,        /* IN (N, N), every entry >= the minimum */
-    const double *restrict log_endprob,     /* IN (N,) */
-    double *restrict alpha,                 /* OUT (T, N) or NULL */
-    double *restrict work)                  /* hmm_scaled_work_size(n) */
+/* The forward pass of one sequence, for a stride w fixed at compile time. */
+static inline __attribute__((always_inline)) double
+hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w,
+                 const double *restrict log_startprob, const double *restrict transmat,
+                 const double *restrict log_endprob, double *restrict alpha,
+                 double *restrict work)
 {
     double *b = work;
-    double *shift = work + HMM_BLOCK * n;
+    double *shift = work + HMM_BLOCK * w;
     double *cur = shift + HMM_BLOCK;
-    double *nxt = cur + n;
+    double *nxt = cur + w;
     double *tmp;
     const double *bptr[HMM_BLOCK];
     double total, comp = 0.0;   /* Neumaier sum of the frame shifts */
@@ -178,12 +265,14 @@ static double hmm_scaled_forward(
         return total;
     for (j = 0; j < n; j++)
         cur[j] = hmm_exp1(cur[j] - total);
+    for (j = n; j < w; j++)
+        cur[j] = 0.0;
     if (alpha != NULL)
         memcpy(alpha, cur, n * sizeof(double));
 
     for (t = 1; t < n_frames - 1; t += nb) {
         nb = n_frames - 1 - t < HMM_BLOCK ? n_frames - 1 - t : HMM_BLOCK;
-        if (!hmm_frame_block(frames, t, nb, n, b, shift, bptr))
+        if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
             return -__builtin_inf();
         double block_sum = 0.0;
         for (k = 0; k < nb; k++)
@@ -193,15 +282,10 @@ static double hmm_scaled_forward(
                                                : (block_sum - sum) + total;
         total = sum;
         for (k = 0; k < nb; k++) {
-            const double *restrict bk = bptr[k];
-            double s = 0.0;
-            hmm_vecmat_inline(cur, transmat, nxt, n);
-            for (j = 0; j < n; j++) {
-                nxt[j] *= bk[j];
-                s += nxt[j];
-            }
+            hmm_matvec(cur, transmat, nxt, n, w);
+            const double s = hmm_mul_sum(nxt, bptr[k], w);
             if (s < HMM_RESCALE_BELOW)
-                exponent += hmm_rescale(nxt, s, n);
+                exponent += hmm_rescale(nxt, s, w);
             if (alpha != NULL)
                 memcpy(alpha + (t + k) * n, nxt, n * sizeof(double));
             tmp = cur;
@@ -212,7 +296,7 @@ static double hmm_scaled_forward(
 
     /* Last frame in log space, so the end probabilities need no bound either;
      * the predicted vector itself never underflows (every transition is large). */
-    hmm_vecmat_inline(cur, transmat, nxt, n);
+    hmm_matvec(cur, transmat, nxt, n, w);
     const double *final = hmm_log_row(frames, n_frames - 1, n);
     for (j = 0; j < n; j++)
         nxt[j] = log(nxt[j]) + final[j];
@@ -223,70 +307,98 @@ static double hmm_scaled_forward(
     return (total + comp) + ((double)exponent * 0.69314718055994530942 + last);
 }
 
-/* xi_sums[i, j] += sum_k p[k, i] * w[k, j] over nb rows. */
+#define HMM_BY_STRIDE(n, call_w)                                 \
+    switch (hmm_stride(n)) {                                     \
+    case 4: return call_w(4);                                    \
+    case 8: return call_w(8);                                    \
+    case HMM_MAX_PADDED: return call_w(HMM_MAX_PADDED);          \
+    default: return call_w(n);                                   \
+    }
+
+/* Log-likelihood of one sequence. When alpha is not NULL it receives the
+ * scaled forward vectors of frames 0 .. T-2 (each row a positive multiple of
+ * alpha_t) and, in row T-1, the last frame's posteriors. */
+HMM_MULTIVERSION
+static double hmm_scaled_forward(
+    const hmm_frames *frames,               /* IN this sequence's frames */
+    ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict log_startprob,   /* IN (N,) */
+    const double *restrict transmat,        /* IN (N, w) padded; every entry >= the minimum */
+    const double *restrict log_endprob,     /* IN (N,) */
+    double *restrict alpha,                 /* OUT (T, N) or NULL */
+    double *restrict work)                  /* hmm_scaled_work_size(n) */
+{
+#define HMM_FORWARD_W(W) hmm_forward_impl(frames, n_frames, n, W, log_startprob, transmat, \
+                                          log_endprob, alpha, work)
+    HMM_BY_STRIDE(n, HMM_FORWARD_W)
+#undef HMM_FORWARD_W
+}
+
+/* xi_sums[i, j] += sum_k p[k, i] * v[k, j] over nb rows of stride w. */
 static inline __attribute__((always_inline)) void
-hmm_xi_flush(const double *restrict p, const double *restrict w, ptrdiff_t nb,
-             double *restrict xi_sums, ptrdiff_t n, hmm_dgemm_t dgemm)
+hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
+             double *restrict xi_sums, ptrdiff_t n, const ptrdiff_t w, hmm_dgemm_t dgemm)
 {
     if (nb == 0)
         return;
-    if (dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
-        /* column-major: xi_sums^T += W^T P, i.e. C(n x n) += A(n x nb) B(n x nb)^T */
+    if (w > HMM_MAX_PADDED && dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+        /* column-major: xi_sums^T += V^T P, i.e. C(n x n) += A(n x nb) B(n x nb)^T */
         char no = 'N', tr = 'T';
         int m = (int)n, kk = (int)nb;
         double one = 1.0;
-        dgemm(&no, &tr, &m, &m, &kk, &one, (double *)w, &m, (double *)p, &m, &one,
+        dgemm(&no, &tr, &m, &m, &kk, &one, (double *)v, &m, (double *)p, &m, &one,
               xi_sums, &m);
+        return;
+    }
+    if (w <= HMM_MAX_PADDED) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double acc[HMM_MAX_PADDED];
+            for (ptrdiff_t j = 0; j < w; j++)
+                acc[j] = 0.0;
+            for (ptrdiff_t k = 0; k < nb; k++) {
+                const double pk = p[k * w + i];
+                for (ptrdiff_t j = 0; j < w; j++)
+                    acc[j] += pk * v[k * w + j];
+            }
+            for (ptrdiff_t j = 0; j < n; j++)
+                xi_sums[i * n + j] += acc[j];
+        }
         return;
     }
     for (ptrdiff_t i = 0; i < n; i++) {
         double *restrict row = xi_sums + i * n;
         for (ptrdiff_t k = 0; k < nb; k++) {
-            const double pk = p[k * n + i];
-            const double *restrict wk = w + k * n;
+            const double pk = p[k * w + i];
+            const double *restrict vk = v + k * w;
             for (ptrdiff_t j = 0; j < n; j++)
-                row[j] += pk * wk[j];
+                row[j] += pk * vk[j];
         }
     }
 }
 
-/* Posteriors of one sequence and, when xi_sums is not NULL, its expected
- * counts: start_counts += gamma_0, end_counts += gamma_{T-1}, and
- * xi_sums[i, j] += sum_t alpha_t[i] w_{t+1}[j] / Z_t with w = b * beta and
- * Z_t = alpha_t . beta_t, so that the expected transitions are
- * transmat * xi_sums (the caller multiplies once, after summing).
- * Every frame is normalised on its own, so precision does not decay with
- * length. Returns the log-likelihood; an impossible sequence gets -inf and
- * zero posteriors and adds nothing. */
-HMM_MULTIVERSION
-static double hmm_scaled_posteriors(
-    const hmm_frames *frames,               /* IN this sequence's frames */
-    ptrdiff_t n_frames, ptrdiff_t n,
-    const double *restrict log_startprob,   /* IN (N,) */
-    const double *restrict transmat,        /* IN (N, N) */
-    const double *restrict transmat_t,      /* IN (N, N) transposed */
-    const double *restrict log_endprob,     /* IN (N,) */
-    double *restrict post,                  /* OUT (T, N) */
-    double *restrict start_counts,          /* OUT (N,) accumulated, or NULL */
-    double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
-    double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
-    double *restrict work,                  /* hmm_scaled_work_size(n) */
-    hmm_dgemm_t dgemm)                      /* or NULL */
+static inline __attribute__((always_inline)) double
+hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+                    const ptrdiff_t w, const double *restrict log_startprob,
+                    const double *restrict transmat, const double *restrict transmat_t,
+                    const double *restrict log_endprob, double *restrict post,
+                    double *restrict start_counts, double *restrict xi_sums,
+                    double *restrict end_counts, double *restrict work, hmm_dgemm_t dgemm)
 {
     double *b = work;
-    double *shift = work + HMM_BLOCK * n;
+    double *shift = work + HMM_BLOCK * w;
     double *p_rows = shift + HMM_BLOCK;
-    double *w_rows = p_rows + HMM_BLOCK * n;
-    double *beta = w_rows + HMM_BLOCK * n;
-    double *w = beta + n;
+    double *v_rows = p_rows + HMM_BLOCK * w;
+    double *beta = v_rows + HMM_BLOCK * w;
+    double *v = beta + w;
+    double *arow = v + w;
     const double *bptr[HMM_BLOCK];
-    ptrdiff_t t, i, j, filled = 0, block_lo = 0;
+    ptrdiff_t t, i, j, filled = 0, block_lo;
     const int accumulate = xi_sums != NULL;
 
-    /* The forward pass uses b, shift and the first 2n doubles after shift
+    /* The forward pass uses b, shift and the first 2w doubles after shift
      * (p_rows): nothing it leaves there is needed afterwards. */
-    const double loglik = hmm_scaled_forward(frames, n_frames, n, log_startprob,
-                                             transmat, log_endprob, post, work);
+    const double loglik = hmm_forward_impl(frames, n_frames, n, w, log_startprob, transmat,
+                                           log_endprob, post, work);
     if (loglik == -__builtin_inf()) {
         memset(post, 0, n_frames * n * sizeof(double));
         return loglik;
@@ -301,55 +413,82 @@ static double hmm_scaled_posteriors(
         return loglik;
     }
 
-    /* w_{T-1} = b_{T-1} * beta_{T-1} = exp(log_frameprob + log_end), relative to its max */
+    /* v_{T-1} = b_{T-1} * beta_{T-1} = exp(log_frameprob + log_end), relative to its max */
     const double *final = hmm_log_row(frames, n_frames - 1, n);
     for (j = 0; j < n; j++)
-        w[j] = final[j] + log_endprob[j];
-    const double m = hmm_max(w, n);
+        v[j] = final[j] + log_endprob[j];
+    const double m = hmm_max(v, n);
     for (j = 0; j < n; j++)
-        w[j] = hmm_exp1(w[j] - m);
-    hmm_vecmat_inline(w, transmat_t, beta, n);
+        v[j] = hmm_exp1(v[j] - m);
+    for (j = n; j < w; j++) {
+        v[j] = 0.0;
+        arow[j] = 0.0;
+    }
+    hmm_matvec(v, transmat_t, beta, n, w);
 
     block_lo = n_frames;   /* no b block computed yet */
     for (t = n_frames - 2; t >= 0; t--) {
         double *restrict a = post + t * n;
-        double z = 0.0;
-        for (i = 0; i < n; i++)
-            z += a[i] * beta[i];
-        const double inv_z = 1.0 / z;
+        memcpy(arow, a, n * sizeof(double));
+        const double inv_z = 1.0 / hmm_dot(arow, beta, w);
         if (accumulate) {
-            for (i = 0; i < n; i++)
-                p_rows[filled * n + i] = a[i] * inv_z;
-            memcpy(w_rows + filled * n, w, n * sizeof(double));
+            for (i = 0; i < w; i++)
+                p_rows[filled * w + i] = arow[i] * inv_z;
+            memcpy(v_rows + filled * w, v, w * sizeof(double));
             if (++filled == HMM_BLOCK) {
-                hmm_xi_flush(p_rows, w_rows, filled, xi_sums, n, dgemm);
+                hmm_xi_flush(p_rows, v_rows, filled, xi_sums, n, w, dgemm);
                 filled = 0;
             }
         }
         for (i = 0; i < n; i++)
-            a[i] = a[i] * beta[i] * inv_z;
+            a[i] = arow[i] * beta[i] * inv_z;
         if (t == 0)
             break;
         if (t < block_lo) {   /* b for frames block_lo .. t */
             block_lo = t - HMM_BLOCK + 1 < 1 ? 1 : t - HMM_BLOCK + 1;
-            hmm_frame_block(frames, block_lo, t - block_lo + 1, n, b, shift, bptr);
+            hmm_frame_block(frames, block_lo, t - block_lo + 1, n, w, b, shift, bptr);
         }
-        const double *restrict bt = bptr[t - block_lo];
-        double s = 0.0;
-        for (j = 0; j < n; j++) {
-            w[j] = bt[j] * beta[j];
-            s += w[j];
-        }
+        memcpy(v, beta, w * sizeof(double));
+        const double s = hmm_mul_sum(v, bptr[t - block_lo], w);
         if (s < HMM_RESCALE_BELOW)
-            hmm_rescale(w, s, n);
-        hmm_vecmat_inline(w, transmat_t, beta, n);
+            hmm_rescale(v, s, w);
+        hmm_matvec(v, transmat_t, beta, n, w);
     }
     if (accumulate) {
-        hmm_xi_flush(p_rows, w_rows, filled, xi_sums, n, dgemm);
+        hmm_xi_flush(p_rows, v_rows, filled, xi_sums, n, w, dgemm);
         for (j = 0; j < n; j++)
             start_counts[j] += post[j];
     }
     return loglik;
+}
+
+/* Posteriors of one sequence and, when xi_sums is not NULL, its expected
+ * counts: start_counts += gamma_0, end_counts += gamma_{T-1}, and
+ * xi_sums[i, j] += sum_t alpha_t[i] v_{t+1}[j] / Z_t with v = b * beta and
+ * Z_t = alpha_t . beta_t, so that the expected transitions are
+ * transmat * xi_sums (the caller multiplies once, after summing).
+ * Every frame is normalised on its own, so precision does not decay with
+ * length. Returns the log-likelihood; an impossible sequence gets -inf and
+ * zero posteriors and adds nothing. */
+HMM_MULTIVERSION
+static double hmm_scaled_posteriors(
+    const hmm_frames *frames,               /* IN this sequence's frames */
+    ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict log_startprob,   /* IN (N,) */
+    const double *restrict transmat,        /* IN (N, w) padded */
+    const double *restrict transmat_t,      /* IN (N, w) padded transpose */
+    const double *restrict log_endprob,     /* IN (N,) */
+    double *restrict post,                  /* OUT (T, N) */
+    double *restrict start_counts,          /* OUT (N,) accumulated, or NULL */
+    double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
+    double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
+    double *restrict work,                  /* hmm_scaled_work_size(n) */
+    hmm_dgemm_t dgemm)                      /* or NULL */
+{
+#define HMM_POSTERIORS_W(W) hmm_posteriors_impl(frames, n_frames, n, W, log_startprob, \
+        transmat, transmat_t, log_endprob, post, start_counts, xi_sums, end_counts, work, dgemm)
+    HMM_BY_STRIDE(n, HMM_POSTERIORS_W)
+#undef HMM_POSTERIORS_W
 }
 
 #endif

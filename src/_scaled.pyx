@@ -28,6 +28,7 @@ cdef extern from "_scaled.h" nogil:
         const double* table_shift
     double HMM_SCALED_MIN_TRANSITION
     Py_ssize_t hmm_scaled_work_size(Py_ssize_t n)
+    Py_ssize_t hmm_stride(Py_ssize_t n)
     void hmm_table_exp(const double* table, Py_ssize_t n_rows, Py_ssize_t n, double* table_b,
                        double* table_shift)
     double hmm_scaled_forward(const hmm_frames* frames, Py_ssize_t n_frames, Py_ssize_t n,
@@ -41,6 +42,14 @@ cdef extern from "_scaled.h" nogil:
                                  double* work, hmm_dgemm_t dgemm)
 
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
+
+
+def _padded(matrix):
+    """(N, w) copy of an (N, N) matrix, zero beyond column N (w = hmm_stride(N))."""
+    n = matrix.shape[0]
+    out = np.zeros((n, hmm_stride(n)))
+    out[:, :n] = matrix
+    return out
 
 
 cdef class _Source:
@@ -63,7 +72,7 @@ cdef class _Source:
         for t in range(self.n_frames):
             if index[t] < 0 or index[t] >= n_rows:
                 raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
-        self.table_b = np.empty((n_rows, self.n))
+        self.table_b = np.empty((n_rows, hmm_stride(self.n)))
         self.table_shift = np.empty(n_rows)
         hmm_table_exp(&log_frameprob[0, 0], n_rows, self.n, &self.table_b[0, 0],
                       &self.table_shift[0])
@@ -136,14 +145,16 @@ def loglik(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef double[:, ::1] work
+    cdef double[:, ::1] transmat_p
     _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out.shape[0], n_seq, "out")
     n_threads = max(1, n_threads)
+    transmat_p = _padded(np.asarray(transmat))
     work = np.empty((n_threads, hmm_scaled_work_size(n)))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out[s] = _forward_one(src, offsets[s], offsets[s + 1] - offsets[s],
-                                  &log_startprob[0], &transmat[0, 0], &log_endprob[0],
+                                  &log_startprob[0], &transmat_p[0, 0], &log_endprob[0],
                                   &work[threadid(), 0])
 
 
@@ -165,18 +176,20 @@ def posteriors(
     cdef Py_ssize_t s
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
+    cdef double[:, ::1] transmat_p
     _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
     if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
         raise ValueError(f"out_posteriors must have shape {(src.n_frames, n)}")
     n_threads = max(1, n_threads)
-    transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
+    transmat_p = _padded(np.asarray(transmat))
+    transmat_t = _padded(np.asarray(transmat).T)
     work = np.empty((n_threads, hmm_scaled_work_size(n)))
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out_loglik[s] = _posteriors_one(
                 src, offsets[s], offsets[s + 1] - offsets[s],
-                &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0], &log_endprob[0],
+                &log_startprob[0], &transmat_p[0, 0], &transmat_t[0, 0], &log_endprob[0],
                 &out_posteriors[offsets[s], 0], NULL, NULL, NULL, &work[threadid(), 0], NULL)
 
 
@@ -208,6 +221,7 @@ def estep(
     cdef Py_ssize_t c, s, tid
     cdef double[:, ::1] work
     cdef double[:, ::1] transmat_t
+    cdef double[:, ::1] transmat_p
     _check_model(src, offsets, log_startprob, transmat, log_endprob)
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
     if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
@@ -224,7 +238,8 @@ def estep(
     if (xi_sums.shape[0], xi_sums.shape[1], xi_sums.shape[2]) != (n_chunks, n, n):
         raise ValueError(f"xi_sums must have shape {(n_chunks, n, n)}")
     n_threads = max(1, n_threads)
-    transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
+    transmat_p = _padded(np.asarray(transmat))
+    transmat_t = _padded(np.asarray(transmat).T)
     work = np.empty((n_threads, hmm_scaled_work_size(n)))
     start_counts[:, :] = 0.0
     xi_sums[:, :, :] = 0.0
@@ -235,7 +250,7 @@ def estep(
             for s in range(chunks[c], chunks[c + 1]):
                 out_loglik[s] = _posteriors_one(
                     src, offsets[s], offsets[s + 1] - offsets[s],
-                    &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
+                    &log_startprob[0], &transmat_p[0, 0], &transmat_t[0, 0],
                     &log_endprob[0], &out_posteriors[offsets[s], 0],
                     &start_counts[c, 0], &xi_sums[c, 0, 0], &end_counts[c, 0],
                     &work[tid, 0], <hmm_dgemm_t> dgemm)
