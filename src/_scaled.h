@@ -69,6 +69,22 @@ static inline __attribute__((always_inline)) hmm_v4 hmm_load4(const double *p)
     return *(const hmm_v4 *)p;
 }
 
+/* dst[0:n] = src[0:n] for short rows; memcpy would be a call (or rep movs)
+ * costing more than the copy. */
+static inline __attribute__((always_inline)) void
+hmm_copy(double *restrict dst, const double *restrict src, ptrdiff_t n)
+{
+    ptrdiff_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        *(hmm_v4 *)(dst + j) = hmm_load4(src + j);
+    switch (n - j) {
+    case 3: dst[j + 2] = src[j + 2]; /* fall through */
+    case 2: dst[j + 1] = src[j + 1]; /* fall through */
+    case 1: dst[j] = src[j];         /* fall through */
+    default: break;
+    }
+}
+
 /* out[0:w] = x[0:n] @ a, a being n x w (zero beyond column n). */
 static inline __attribute__((always_inline)) void
 hmm_matvec(const double *restrict x, const double *restrict a, double *restrict out,
@@ -287,7 +303,7 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
             if (s < HMM_RESCALE_BELOW)
                 exponent += hmm_rescale(nxt, s, w);
             if (alpha != NULL)
-                memcpy(alpha + (t + k) * n, nxt, n * sizeof(double));
+                hmm_copy(alpha + (t + k) * n, nxt, n);
             tmp = cur;
             cur = nxt;
             nxt = tmp;
@@ -429,12 +445,12 @@ hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
     block_lo = n_frames;   /* no b block computed yet */
     for (t = n_frames - 2; t >= 0; t--) {
         double *restrict a = post + t * n;
-        memcpy(arow, a, n * sizeof(double));
+        hmm_copy(arow, a, n);
         const double inv_z = 1.0 / hmm_dot(arow, beta, w);
         if (accumulate) {
             for (i = 0; i < w; i++)
                 p_rows[filled * w + i] = arow[i] * inv_z;
-            memcpy(v_rows + filled * w, v, w * sizeof(double));
+            hmm_copy(v_rows + filled * w, v, w);
             if (++filled == HMM_BLOCK) {
                 hmm_xi_flush(p_rows, v_rows, filled, xi_sums, n, w, dgemm);
                 filled = 0;
@@ -448,7 +464,7 @@ hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
             block_lo = t - HMM_BLOCK + 1 < 1 ? 1 : t - HMM_BLOCK + 1;
             hmm_frame_block(frames, block_lo, t - block_lo + 1, n, w, b, shift, bptr);
         }
-        memcpy(v, beta, w * sizeof(double));
+        hmm_copy(v, beta, w);
         const double s = hmm_mul_sum(v, bptr[t - block_lo], w);
         if (s < HMM_RESCALE_BELOW)
             hmm_rescale(v, s, w);
