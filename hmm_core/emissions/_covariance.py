@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 from scipy.linalg import cho_solve, lapack
 
+from hmm_core._config import effective_n_threads
+from hmm_core._gaussian import diag_log_density, diag_moments
 from hmm_core._validation import as_float_array
 
 __all__ = [
@@ -320,28 +322,14 @@ class GaussianComponents:
         return self._log_density_full(X)
 
     def _log_density_diag(self, X):
-        # Shift by the mean of the means: the expanded quadratic below then
-        # cancels on the scale of the states' spread, not of the data's offset.
-        shift = self.means.mean(axis=0)
-        mu = self.means - shift
-        prec = 1.0 / self.var
-        missing = np.isnan(X).any()
-        with np.errstate(over="ignore", invalid="ignore"):
-            if not missing:
-                Xs = X - shift
-                quad = ((Xs**2) @ prec.T - 2.0 * (Xs @ (mu * prec).T)
-                        + (mu**2 * prec).sum(axis=1))
-                const = X.shape[1] * _LOG_2PI + np.log(self.var).sum(axis=1)
-            else:
-                observed = ~np.isnan(X)
-                Xs = np.where(observed, X - shift, 0.0)
-                obs = observed.astype(float)
-                quad = ((Xs**2) @ prec.T - 2.0 * (Xs @ (mu * prec).T)
-                        + obs @ (mu**2 * prec).T)
-                const = obs.sum(axis=1)[:, None] * _LOG_2PI + obs @ np.log(self.var).T
-        # Values near the float range can give inf - inf: score them -inf, not NaN.
-        quad = np.nan_to_num(np.maximum(quad, 0.0), nan=np.inf)
-        return np.ascontiguousarray(-0.5 * (const + quad))
+        # A compiled loop over frames: (x - mu)^2 / var needs no cancellation
+        # guard and no (T, d) temporaries; NaN features are marginalised out.
+        out = np.empty((X.shape[0], len(self.means)))
+        work = X.shape[0] * out.shape[1] * X.shape[1]
+        diag_log_density(np.ascontiguousarray(X, dtype=float), self.means,
+                         np.ascontiguousarray(self.var), out,
+                         effective_n_threads(None) if work >= 1_000_000 else 1)
+        return out
 
     def _log_density_full(self, X):
         out = np.zeros((X.shape[0], len(self.means)))
@@ -410,17 +398,10 @@ class GaussianComponents:
         return self._moments_full(X, weights)
 
     def _moments_diag(self, X, W):
-        observed = ~np.isnan(X)
-        obs = observed.astype(float)
-        X0 = np.where(observed, X, 0.0)
-        count = W.T @ obs
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, (W.T @ X0) / np.where(count > 0, count, 1.0), 0.0)
-        scatter = np.empty_like(mean)
-        for k in range(W.shape[1]):
-            # Centred before squaring: no cancellation for data far from 0.
-            D = np.where(observed, X0 - mean[k], 0.0)
-            scatter[k] = W[:, k] @ (D * D)
+        K, d = self.means.shape
+        count, mean, scatter = np.empty((K, d)), np.empty((K, d)), np.empty((K, d))
+        diag_moments(np.ascontiguousarray(X, dtype=float),
+                     np.ascontiguousarray(W, dtype=float), count, mean, scatter)
         return {"count": count, "mean": mean, "scatter": scatter}
 
     def _moments_full(self, X, W):
