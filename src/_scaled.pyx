@@ -27,6 +27,7 @@ cdef extern from "_scaled.h" nogil:
         const double* table_b
         const double* table_shift
     double HMM_SCALED_MIN_TRANSITION
+    int HMM_GEMM_MIN_STATES
     Py_ssize_t hmm_scaled_work_size(Py_ssize_t n)
     Py_ssize_t hmm_stride(Py_ssize_t n)
     void hmm_table_exp(const double* table, Py_ssize_t n_rows, Py_ssize_t n, double* table_b,
@@ -42,6 +43,7 @@ cdef extern from "_scaled.h" nogil:
                                  double* work, hmm_dgemm_t dgemm)
 
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
+GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
 
 
 def _padded(matrix):
