@@ -1,19 +1,32 @@
-"""Diagonal-covariance Gaussian log-densities, one frame per loop iteration.
+"""Diagonal-covariance Gaussian log-densities and moments, looping over frames.
 
-``(X @ ...)`` matrix products lose to this direct loop for the usual shapes
-(many frames, few features, few states): they make several (T, d) and (T, N)
-temporaries and hand BLAS a skinny product it splits poorly. Here each frame
-reads its d features once and writes its N log-densities once, in parallel
-over frames. The form (x - mu)^2 / var is also exact where the expanded
-quadratic cancels.
+``(X @ ...)`` matrix products lose to these loops for the usual shapes (many
+frames, few features, few states): they make several (T, d) and (T, N)
+temporaries and hand BLAS skinny products it splits poorly. Here each frame
+reads its d features once. The form (x - mu)^2 / var is also exact where the
+expanded quadratic cancels, and a missing (NaN) feature is simply skipped,
+which marginalises it out.
 """
 
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.math cimport isnan, log, M_PI
+from libc.math cimport M_PI, log
 
 from _checks cimport check_length
+
+cdef extern from "_gaussian.h" nogil:
+    void hmm_diag_log_density(const double* x, Py_ssize_t n_frames, Py_ssize_t d,
+                              const double* mean_t, const double* prec_t,
+                              const double* norm_t, double* out, Py_ssize_t n)
+    void hmm_diag_sums(const double* x, const double* w, Py_ssize_t n_frames, Py_ssize_t d,
+                       Py_ssize_t n, double* count_t, double* total_t)
+    void hmm_diag_scatter(const double* x, const double* w, Py_ssize_t n_frames,
+                          Py_ssize_t d, Py_ssize_t n, const double* mean_t,
+                          double* scatter_t)
+
+# frames per parallel task
+cdef Py_ssize_t _BLOCK = 4096
 
 
 def diag_log_density(
@@ -28,33 +41,27 @@ def diag_log_density(
     A missing (NaN) feature is marginalised out; a fully missing frame scores 0.
     """
     cdef Py_ssize_t n_frames = X.shape[0], d = X.shape[1], n = means.shape[0]
-    cdef Py_ssize_t t
-    cdef double[:, ::1] prec, log_norm
+    cdef Py_ssize_t b, n_blocks, first, count
+    cdef double[:, ::1] mean_t, prec_t, norm_t
     check_length(means.shape[1], d, "means columns")
     if variances.shape[0] != n or variances.shape[1] != d:
         raise ValueError(f"variances must have shape {(n, d)}")
     if out.shape[0] != n_frames or out.shape[1] != n:
         raise ValueError(f"out must have shape {(n_frames, n)}")
-    prec = 1.0 / np.asarray(variances)
-    log_norm = np.log(np.asarray(variances)) + log(2.0 * M_PI)
+    var = np.asarray(variances)
+    # feature-major, padded with zero columns to a multiple of 4 states
+    n4 = (n + 3) // 4 * 4
+    mean_t, prec_t, norm_t = (np.zeros((d, n4)) for _ in range(3))
+    np.asarray(mean_t)[:, :n] = np.asarray(means).T
+    np.asarray(prec_t)[:, :n] = 1.0 / var.T
+    np.asarray(norm_t)[:, :n] = np.log(var.T) + log(2.0 * M_PI)
+    n_blocks = (n_frames + _BLOCK - 1) // _BLOCK
     with nogil:
-        for t in prange(n_frames, schedule="static", num_threads=max(1, n_threads)):
-            _frame(&X[t, 0], &means[0, 0], &prec[0, 0], &log_norm[0, 0], &out[t, 0], n, d)
-
-
-cdef inline void _frame(const double* x, const double* means, const double* prec,
-                        const double* log_norm, double* out, Py_ssize_t n,
-                        Py_ssize_t d) noexcept nogil:
-    """One frame: a scalar accumulator per state, so nothing is re-read or aliased."""
-    cdef Py_ssize_t i, k
-    cdef double acc, diff
-    for i in range(n):
-        acc = 0.0
-        for k in range(d):
-            if not isnan(x[k]):
-                diff = x[k] - means[i * d + k]
-                acc += diff * diff * prec[i * d + k] + log_norm[i * d + k]
-        out[i] = -0.5 * acc
+        for b in prange(n_blocks, schedule="static", num_threads=max(1, n_threads)):
+            first = b * _BLOCK
+            count = min(_BLOCK, n_frames - first)
+            hmm_diag_log_density(&X[first, 0], count, d, &mean_t[0, 0], &prec_t[0, 0],
+                                 &norm_t[0, 0], &out[first, 0], n)
 
 
 def diag_moments(
@@ -71,38 +78,19 @@ def diag_moments(
     thread count.
     """
     cdef Py_ssize_t n_frames = X.shape[0], d = X.shape[1], n = W.shape[1]
-    cdef Py_ssize_t t, k, f
-    cdef double x, diff
-    cdef double[:, ::1] cnt_t = np.zeros((d, n)), sum_t = np.zeros((d, n))
-    cdef double[:, ::1] mean_t = np.zeros((d, n)), sc_t = np.zeros((d, n))
+    cdef double[:, ::1] count_t = np.zeros((d, n)), total_t = np.zeros((d, n))
+    cdef double[:, ::1] mean_t, scatter_t = np.zeros((d, n))
     if W.shape[0] != n_frames:
         raise ValueError(f"W must have {n_frames} rows, got {W.shape[0]}")
     for name, arr in (("count", count), ("mean", mean), ("scatter", scatter)):
         if arr.shape[0] != n or arr.shape[1] != d:
             raise ValueError(f"{name} must have shape {(n, d)}")
     with nogil:
-        for t in range(n_frames):
-            for f in range(d):
-                x = X[t, f]
-                if isnan(x):
-                    continue
-                for k in range(n):
-                    cnt_t[f, k] += W[t, k]
-                    sum_t[f, k] += W[t, k] * x
-        for f in range(d):
-            for k in range(n):
-                if cnt_t[f, k] > 0:
-                    mean_t[f, k] = sum_t[f, k] / cnt_t[f, k]
-        for t in range(n_frames):
-            for f in range(d):
-                x = X[t, f]
-                if isnan(x):
-                    continue
-                for k in range(n):
-                    diff = x - mean_t[f, k]
-                    sc_t[f, k] += W[t, k] * diff * diff
-        for k in range(n):
-            for f in range(d):
-                count[k, f] = cnt_t[f, k]
-                mean[k, f] = mean_t[f, k]
-                scatter[k, f] = sc_t[f, k]
+        hmm_diag_sums(&X[0, 0], &W[0, 0], n_frames, d, n, &count_t[0, 0], &total_t[0, 0])
+    counts = np.asarray(count_t)
+    mean_t = np.where(counts > 0, np.asarray(total_t) / np.where(counts > 0, counts, 1.0), 0.0)
+    with nogil:
+        hmm_diag_scatter(&X[0, 0], &W[0, 0], n_frames, d, n, &mean_t[0, 0], &scatter_t[0, 0])
+    count[:, :] = count_t.T
+    mean[:, :] = mean_t.T
+    scatter[:, :] = scatter_t.T
