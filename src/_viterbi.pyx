@@ -45,7 +45,8 @@ def _viterbi_batch(
     cdef Py_ssize_t s
     cdef int bp_size = sizeof(backpointer_t)
     cdef int use_avx2 = simd and hmm_viterbi_use_avx2()
-    cdef double[:, ::1] work = np.empty((n_threads, hmm_viterbi_work_size(n)))
+    # Rows a whole number of cache lines apart: no false sharing between threads.
+    cdef double[:, ::1] work = np.empty((n_threads, (hmm_viterbi_work_size(n) + 15) // 8 * 8))
     with nogil:
         if n_seq == 1:
             logprob[0] = hmm_viterbi_sequence(
@@ -99,6 +100,8 @@ def viterbi(
     log_a_packed = np.empty((n, n_pad))
     cdef double[:, ::1] packed = log_a_packed
     hmm_viterbi_pack(&log_transmat[0, 0], n, &packed[0, 0])
-    backpointers = np.empty((n_threads, longest * n_pad), dtype=dtype)
+    row = longest * n_pad * np.dtype(dtype).itemsize
+    backpointers = np.empty((n_threads, (row + 127) // 64 * 64 // np.dtype(dtype).itemsize),
+                            dtype=dtype)
     _viterbi_batch(log_frameprob, offsets, log_startprob, log_a_packed, log_endprob,
                    backpointers, logprob, path, n_threads, simd)
