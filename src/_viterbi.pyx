@@ -8,11 +8,19 @@ Back-pointers use the smallest integer type that holds the state index
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
 from _checks cimport check_length, check_offsets, check_square
-from _steps cimport hmm_maxplus
+
+cdef extern from "_viterbi_kernels.h" nogil:
+    Py_ssize_t hmm_vit_padded(Py_ssize_t n)
+    Py_ssize_t hmm_viterbi_work_size(Py_ssize_t n)
+    void hmm_viterbi_pack(const double* log_a, Py_ssize_t n, double* out)
+    double hmm_viterbi_sequence(
+        const double* log_frameprob, Py_ssize_t n_frames, const double* log_startprob,
+        const double* log_a, const double* log_endprob, void* bp, int bp_size,
+        double* work, int64_t* path, Py_ssize_t n, int use_avx2)
+    int hmm_viterbi_use_avx2()
 
 ctypedef fused backpointer_t:
     uint8_t
@@ -20,79 +28,38 @@ ctypedef fused backpointer_t:
     int32_t
 
 
-cdef double viterbi_one(
-    const double* log_frameprob,    # IN (T, N)
-    Py_ssize_t n_frames,
-    const double* log_startprob,    # IN (N,)
-    const double* log_transmat,     # IN (N, N)
-    const double* log_endprob,      # IN (N,)
-    backpointer_t* backpointers,    # (T, N) scratch
-    double* work,                   # (3 N,) scratch
-    int64_t* path,                  # OUT (T,); -1 everywhere when impossible
-    Py_ssize_t n,
-) noexcept nogil:
-    cdef double* delta = work
-    cdef double* best = work + n
-    cdef double* argbuf = work + 2 * n
-    cdef double* tmp
-    cdef const double* frame
-    cdef backpointer_t* bp
-    cdef double cand, top
-    cdef Py_ssize_t t, j, arg
-
-    for j in range(n):
-        delta[j] = log_startprob[j] + log_frameprob[j]
-    for t in range(1, n_frames):
-        bp = backpointers + t * n
-        # Ties go to the lowest index, as numpy.argmax does.
-        hmm_maxplus(delta, log_transmat, best, argbuf, n)
-        frame = log_frameprob + t * n
-        for j in range(n):
-            best[j] += frame[j]
-            bp[j] = <backpointer_t> argbuf[j]
-        tmp = delta
-        delta = best
-        best = tmp
-
-    top = -INFINITY
-    arg = -1
-    for j in range(n):
-        cand = delta[j] + log_endprob[j]
-        if cand > top:
-            top = cand
-            arg = j
-    if arg < 0:
-        for t in range(n_frames):
-            path[t] = -1
-        return -INFINITY
-    path[n_frames - 1] = arg
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = backpointers[t * n + path[t]]
-    return top
-
-
 def _viterbi_batch(
     const double[:, ::1] log_frameprob,
     const int64_t[::1] offsets,
     const double[::1] log_startprob,
-    const double[:, ::1] log_transmat,
+    const double[:, ::1] log_a_packed,
     const double[::1] log_endprob,
     backpointer_t[:, ::1] backpointers,
     double[::1] logprob,
     int64_t[::1] path,
     int n_threads,
+    bint simd,
 ):
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work = np.empty((n_threads, 3 * n))
+    cdef int bp_size = sizeof(backpointer_t)
+    cdef int use_avx2 = simd and hmm_viterbi_use_avx2()
+    # Rows a whole number of cache lines apart: no false sharing between threads.
+    cdef double[:, ::1] work = np.empty((n_threads, (hmm_viterbi_work_size(n) + 15) // 8 * 8))
     with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-            logprob[s] = viterbi_one(
-                &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
-                &log_startprob[0], &log_transmat[0, 0], &log_endprob[0],
-                &backpointers[threadid(), 0], &work[threadid(), 0],
-                &path[offsets[s]], n)
+        if n_seq == 1:
+            logprob[0] = hmm_viterbi_sequence(
+                &log_frameprob[0, 0], offsets[1], &log_startprob[0], &log_a_packed[0, 0],
+                &log_endprob[0], &backpointers[0, 0], bp_size, &work[0, 0], &path[0], n,
+                use_avx2)
+        else:
+            for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+                logprob[s] = hmm_viterbi_sequence(
+                    &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
+                    &log_startprob[0], &log_a_packed[0, 0], &log_endprob[0],
+                    &backpointers[threadid(), 0], bp_size, &work[threadid(), 0],
+                    &path[offsets[s]], n, use_avx2)
 
 
 def viterbi(
@@ -104,18 +71,23 @@ def viterbi(
     double[::1] logprob,                  # OUT (n_seq,) log P(x, best path)
     int64_t[::1] path,                    # OUT (T_total,) best state path
     int n_threads,
+    bint simd=True,
 ):
-    """Most probable state path of every sequence and its joint log-probability."""
+    """Most probable state path of every sequence and its joint log-probability.
+
+    ``simd=False`` forces the portable kernel (the tests check both agree exactly).
+    """
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s, longest = 0
+    cdef Py_ssize_t n_pad = hmm_vit_padded(n)
     check_offsets(offsets, log_frameprob.shape[0])
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
     check_length(logprob.shape[0], n_seq, "logprob")
     check_length(path.shape[0], log_frameprob.shape[0], "path")
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
-    n_threads = max(1, n_threads)
+    n_threads = max(1, min(n_threads, n_seq))
     for s in range(n_seq):
         longest = max(longest, offsets[s + 1] - offsets[s])
     if n <= 256:
@@ -124,6 +96,12 @@ def viterbi(
         dtype = np.uint16
     else:
         dtype = np.int32
-    backpointers = np.empty((n_threads, longest * n), dtype=dtype)
-    _viterbi_batch(log_frameprob, offsets, log_startprob, log_transmat, log_endprob,
-                   backpointers, logprob, path, n_threads)
+    # Columns padded to a multiple of 4 with -inf (never chosen), cut into strips.
+    log_a_packed = np.empty((n, n_pad))
+    cdef double[:, ::1] packed = log_a_packed
+    hmm_viterbi_pack(&log_transmat[0, 0], n, &packed[0, 0])
+    row = longest * n_pad * np.dtype(dtype).itemsize
+    backpointers = np.empty((n_threads, (row + 127) // 64 * 64 // np.dtype(dtype).itemsize),
+                            dtype=dtype)
+    _viterbi_batch(log_frameprob, offsets, log_startprob, log_a_packed, log_endprob,
+                   backpointers, logprob, path, n_threads, simd)
