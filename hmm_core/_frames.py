@@ -35,7 +35,7 @@ class FrameTable:
 
     def dense(self):
         """The (n_samples, n_components) matrix."""
-        return self.table[self.index]
+        return np.take(self.table, self.index, axis=0)  # much faster than fancy indexing
 
     def __array__(self, dtype=None, copy=None):
         frames = self.dense()

@@ -9,6 +9,7 @@ exposes that model's parameters under hmmlearn's attribute names.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -23,6 +24,36 @@ __all__ = ["BaseHMM", "check_states"]
 
 _DECODERS = ("viterbi", "map")
 _TRAININGS = ("baum-welch", "viterbi")
+
+
+@functools.cache
+def _init_param_names(init):
+    """Sorted constructor parameter names (inspect.signature is slow: cached)."""
+    sig = inspect.signature(init)
+    return tuple(sorted(p.name for p in sig.parameters.values()
+                        if p.name != "self" and p.kind != p.VAR_KEYWORD))
+
+
+def _fingerprint(obj, parts, fitted_only, depth=0):
+    """Append obj's public attributes (only ``name_`` ones if fitted_only).
+
+    Lists of objects (IndependentHMM's emission blocks) are walked into.
+    """
+    for name, value in sorted(vars(obj).items()):
+        if name.startswith("_") or name == "monitor_" or (fitted_only and not name.endswith("_")):
+            continue
+        if isinstance(value, np.ndarray):
+            parts.append((depth, name, value.dtype.str, value.shape, value.tobytes()))
+        elif isinstance(value, (list, tuple)) and depth < 3:
+            for item in value:
+                if hasattr(item, "__dict__"):
+                    _fingerprint(item, parts, False, depth + 1)
+                elif isinstance(item, np.ndarray):
+                    parts.append((depth, name, item.tobytes()))
+                else:
+                    parts.append((depth, name, repr(item)))
+        else:
+            parts.append((depth, name, repr(value)))
 
 
 def emission_attribute(name: str, doc: str) -> property:
@@ -178,9 +209,7 @@ class BaseHMM(TrainingMixin):
     # ----------------------------------------------------------- estimator API
     @classmethod
     def _get_param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values()
-                      if p.name != "self" and p.kind != p.VAR_KEYWORD)
+        return _init_param_names(cls.__init__)
 
     def get_params(self, deep=True):
         """Constructor parameters, as scikit-learn's ``get_params``.
@@ -324,8 +353,24 @@ class BaseHMM(TrainingMixin):
         ties = self._emission_map()
         return self.n_components if ties is None else int(ties.max()) + 1
 
+    def _state_key(self):
+        """Fingerprint of what :meth:`_check` validates: settings and parameter values."""
+        parts = [repr(sorted(self.get_params(deep=False).items()))]
+        _fingerprint(self, parts, True)
+        _fingerprint(self._get_emission(), parts, False)
+        return tuple(parts)
+
     def _check(self):
-        """Validate every parameter; cache the kernels' view of the chain."""
+        """Validate every parameter; cache the kernels' view of the chain.
+
+        A model whose settings and parameter values are unchanged since the
+        last call (compared byte for byte, so in-place edits count) is not
+        validated again.
+        """
+        key = self._state_key()
+        if self.__dict__.get("_checked_key") == key and "_chain" in self.__dict__:
+            return self._chain
+        self.__dict__.pop("_checked_key", None)
         self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
@@ -338,6 +383,7 @@ class BaseHMM(TrainingMixin):
         self._sync_emission()
         self._get_emission().check_params(self._n_emission_components())
         self._chain = chain
+        self._checked_key = self._state_key()
         return chain
 
     def _validate(self, X, lengths):

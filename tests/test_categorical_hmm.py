@@ -292,3 +292,25 @@ def test_n_init_keeps_the_best_run():
     scores = [CategoricalHMM(3, n_iter=30, random_state=stream).fit(X, lengths).score(X, lengths)
               for _ in range(4)]
     assert_allclose(best.score(X, lengths), max(scores), rtol=1e-12)
+
+
+def test_unchanged_model_is_not_revalidated_but_edits_are_seen():
+    """_check caches on a byte fingerprint: in-place edits must still count."""
+    rng = np.random.default_rng(0)
+    model = CategoricalHMM(3, n_features=4)
+    model.startprob_ = rng.dirichlet(np.ones(3))
+    model.transmat_ = rng.dirichlet(np.ones(3), size=3)
+    model.emissionprob_ = rng.dirichlet(np.ones(4), size=3)
+    X = rng.integers(0, 4, size=(50, 1))
+    first = model.score(X)
+    chain = model._chain
+    assert model.score(X) == first and model._chain is chain   # cached
+    model.transmat_[0] = [0.98, 0.01, 0.01]                     # in place
+    assert model.score(X) != first and model._chain is not chain
+    model.emissionprob_[1, 0] = 3.0
+    with pytest.raises(ValueError, match="emissionprob_ must sum to 1"):
+        model.score(X)
+    model.emissionprob_[1] = [0.25] * 4
+    model.set_params(n_components=2)
+    with pytest.raises(ValueError):
+        model.score(X)

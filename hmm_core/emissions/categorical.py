@@ -129,7 +129,19 @@ class CategoricalEmission(EmissionModel):
         return np.take(self._log_table, X, axis=0)  # much faster than fancy indexing
 
     def frame_table(self, X):
-        """:meth:`log_frameprob` as a FrameTable: one table row per symbol."""
+        """:meth:`log_frameprob` as a FrameTable: one table row per symbol.
+
+        Parameters
+        ----------
+        X : ndarray of int64 of shape (n_samples,)
+            Validated symbols; -1 marks a missing frame.
+
+        Returns
+        -------
+        FrameTable
+            The (n_features + 1, n_components) log table (last row: zeros, for
+            missing frames) and each frame's row in it.
+        """
         index = X if X.min() >= 0 else np.where(X < 0, self._log_table.shape[0] - 1, X)
         return FrameTable(self._log_table, index)
 
