@@ -40,46 +40,41 @@ static void hmm_diag_log_density(const double *restrict x, ptrdiff_t n_frames, p
     }
 }
 
-/* First pass of the moments: count[k, i] += w[t, i] and total[k, i] +=
- * w[t, i] x[t, k] over observed x[t, k] (feature-major accumulators). */
+/* Moment sums over observed values, feature-major accumulators of width n4
+ * (n rounded up to a multiple of 4, extra columns left at zero):
+ *   pass 0: count[k, i] += w[t, i] and total[k, i] += w[t, i] x[t, k];
+ *   pass 1: scatter[k, i] += w[t, i] (x[t, k] - mean[k, i])^2. */
 HMM_MULTIVERSION
-static void hmm_diag_sums(const double *restrict x, const double *restrict w,
-                          ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n,
-                          double *restrict count_t, double *restrict total_t)
+static void hmm_diag_moment_pass(const double *restrict x, const double *restrict w,
+                                 ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n, int pass,
+                                 const double *restrict mean_t, double *restrict acc0,
+                                 double *restrict acc1)
 {
+    typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
+    const ptrdiff_t n4 = (n + 3) / 4 * 4;
+    double wpad[4 * ((1024 + 3) / 4)];   /* a padded copy of a short weight row */
     for (ptrdiff_t t = 0; t < n_frames; t++) {
         const double *restrict wt = w + t * n;
-        for (ptrdiff_t k = 0; k < d; k++) {
-            const double xk = x[t * d + k];
-            if (isnan(xk))
-                continue;
-            double *restrict c = count_t + k * n;
-            double *restrict s = total_t + k * n;
-            for (ptrdiff_t i = 0; i < n; i++) {
-                c[i] += wt[i];
-                s[i] += wt[i] * xk;
-            }
+        if (n != n4 && n4 <= 1024) {   /* rows shorter than the vector width: pad */
+            for (ptrdiff_t i = 0; i < n4; i++)
+                wpad[i] = i < n ? wt[i] : 0.0;
+            wt = wpad;
+        } else if (n != n4) {
+            continue;   /* not reached: the caller only pads up to 1024 states */
         }
-    }
-}
-
-/* Second pass: scatter[k, i] += w[t, i] (x[t, k] - mean[k, i])^2. */
-HMM_MULTIVERSION
-static void hmm_diag_scatter(const double *restrict x, const double *restrict w,
-                             ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n,
-                             const double *restrict mean_t, double *restrict scatter_t)
-{
-    for (ptrdiff_t t = 0; t < n_frames; t++) {
-        const double *restrict wt = w + t * n;
         for (ptrdiff_t k = 0; k < d; k++) {
             const double xk = x[t * d + k];
             if (isnan(xk))
                 continue;
-            const double *restrict m = mean_t + k * n;
-            double *restrict s = scatter_t + k * n;
-            for (ptrdiff_t i = 0; i < n; i++) {
-                const double diff = xk - m[i];
-                s[i] += wt[i] * diff * diff;
+            for (ptrdiff_t i = 0; i < n4; i += 4) {
+                const v4 wv = *(const v4 *)(wt + i);
+                if (pass == 0) {
+                    *(v4 *)(acc0 + k * n4 + i) += wv;
+                    *(v4 *)(acc1 + k * n4 + i) += wv * xk;
+                } else {
+                    const v4 diff = xk - *(const v4 *)(mean_t + k * n4 + i);
+                    *(v4 *)(acc0 + k * n4 + i) += wv * diff * diff;
+                }
             }
         }
     }

@@ -19,11 +19,9 @@ cdef extern from "_gaussian.h" nogil:
     void hmm_diag_log_density(const double* x, Py_ssize_t n_frames, Py_ssize_t d,
                               const double* mean_t, const double* prec_t,
                               const double* norm_t, double* out, Py_ssize_t n)
-    void hmm_diag_sums(const double* x, const double* w, Py_ssize_t n_frames, Py_ssize_t d,
-                       Py_ssize_t n, double* count_t, double* total_t)
-    void hmm_diag_scatter(const double* x, const double* w, Py_ssize_t n_frames,
-                          Py_ssize_t d, Py_ssize_t n, const double* mean_t,
-                          double* scatter_t)
+    void hmm_diag_moment_pass(const double* x, const double* w, Py_ssize_t n_frames,
+                              Py_ssize_t d, Py_ssize_t n, int pass_, const double* mean_t,
+                              double* acc0, double* acc1)
 
 # frames per parallel task
 cdef Py_ssize_t _BLOCK = 4096
@@ -78,19 +76,29 @@ def diag_moments(
     thread count.
     """
     cdef Py_ssize_t n_frames = X.shape[0], d = X.shape[1], n = W.shape[1]
-    cdef double[:, ::1] count_t = np.zeros((d, n)), total_t = np.zeros((d, n))
-    cdef double[:, ::1] mean_t, scatter_t = np.zeros((d, n))
+    cdef Py_ssize_t n4 = (n + 3) // 4 * 4
+    cdef const double[:, ::1] W_use = W
+    cdef double[:, ::1] count_t = np.zeros((d, n4)), total_t = np.zeros((d, n4))
+    cdef double[:, ::1] mean_t, scatter_t = np.zeros((d, n4))
     if W.shape[0] != n_frames:
         raise ValueError(f"W must have {n_frames} rows, got {W.shape[0]}")
     for name, arr in (("count", count), ("mean", mean), ("scatter", scatter)):
         if arr.shape[0] != n or arr.shape[1] != d:
             raise ValueError(f"{name} must have shape {(n, d)}")
+    if n != n4 and n4 > 1024:   # wide and not a multiple of 4: pad the weights once
+        padded = np.zeros((n_frames, n4))
+        padded[:, :n] = W
+        W_use = padded
+        n = n4
     with nogil:
-        hmm_diag_sums(&X[0, 0], &W[0, 0], n_frames, d, n, &count_t[0, 0], &total_t[0, 0])
+        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n, 0, NULL,
+                             &count_t[0, 0], &total_t[0, 0])
     counts = np.asarray(count_t)
     mean_t = np.where(counts > 0, np.asarray(total_t) / np.where(counts > 0, counts, 1.0), 0.0)
     with nogil:
-        hmm_diag_scatter(&X[0, 0], &W[0, 0], n_frames, d, n, &mean_t[0, 0], &scatter_t[0, 0])
-    count[:, :] = count_t.T
-    mean[:, :] = mean_t.T
-    scatter[:, :] = scatter_t.T
+        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n, 1, &mean_t[0, 0],
+                             &scatter_t[0, 0], NULL)
+    n = count.shape[0]
+    count[:, :] = count_t[:, :n].T
+    mean[:, :] = mean_t[:, :n].T
+    scatter[:, :] = scatter_t[:, :n].T
