@@ -85,7 +85,7 @@ hmm_copy(double *restrict dst, const double *restrict src, ptrdiff_t n)
     }
 }
 
-/* out[0:w] = x[0:n] @ a, a being n x w (zero beyond column n). */
+/* out[0:w] = x[0:n] @ a, a having at least n rows of w (zero beyond column n). */
 static inline __attribute__((always_inline)) void
 hmm_matvec(const double *restrict x, const double *restrict a, double *restrict out,
            ptrdiff_t n, const ptrdiff_t w)
@@ -253,6 +253,60 @@ static inline double hmm_close(double *restrict v, const double *restrict log_en
     return m + log(s);
 }
 
+/* The steps of one block of nb frames for w <= HMM_MAX_PADDED, with the
+ * forward vector held in registers from step to step (no store and reload on
+ * the recurrence); transmat is w x w here, zero past row and column n.
+ * Returns the power of two taken out by rescaling. */
+static inline __attribute__((always_inline)) long
+hmm_forward_block_small(double *restrict cur, const double *restrict a,
+                        const double **bptr, ptrdiff_t nb, double *restrict alpha_rows,
+                        ptrdiff_t n, const ptrdiff_t w)
+{
+    const ptrdiff_t nv = w / 4;
+    const hmm_v4 zero = {0.0, 0.0, 0.0, 0.0};
+    hmm_v4 c[HMM_MAX_PADDED / 4];
+    long exponent = 0;
+    ptrdiff_t v, i, k;
+    for (v = 0; v < nv; v++)
+        c[v] = hmm_load4(cur + 4 * v);
+    for (k = 0; k < nb; k++) {
+        hmm_v4 acc0[HMM_MAX_PADDED / 4], acc1[HMM_MAX_PADDED / 4], sum = zero;
+        for (v = 0; v < nv; v++) {
+            acc0[v] = zero;
+            acc1[v] = zero;
+        }
+        for (i = 0; i < w; i += 2) {
+            const double x0 = c[i / 4][i % 4], x1 = c[(i + 1) / 4][(i + 1) % 4];
+            for (v = 0; v < nv; v++) {
+                acc0[v] += x0 * hmm_load4(a + i * w + 4 * v);
+                acc1[v] += x1 * hmm_load4(a + (i + 1) * w + 4 * v);
+            }
+        }
+        for (v = 0; v < nv; v++) {
+            c[v] = (acc0[v] + acc1[v]) * hmm_load4(bptr[k] + 4 * v);
+            sum += c[v];
+        }
+        const double s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+        if (s < HMM_RESCALE_BELOW) {
+            int e;
+            frexp(s, &e);
+            const double f = ldexp(1.0, -e);
+            for (v = 0; v < nv; v++)
+                c[v] *= f;
+            exponent += e;
+        }
+        if (alpha_rows != NULL) {
+            double row[HMM_MAX_PADDED];
+            for (v = 0; v < nv; v++)
+                *(hmm_v4 *)(row + 4 * v) = c[v];
+            hmm_copy(alpha_rows + k * n, row, n);
+        }
+    }
+    for (v = 0; v < nv; v++)
+        *(hmm_v4 *)(cur + 4 * v) = c[v];
+    return exponent;
+}
+
 /* The forward pass of one sequence, for a stride w fixed at compile time. */
 static inline __attribute__((always_inline)) double
 hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w,
@@ -297,6 +351,11 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
         comp += fabs(total) >= fabs(block_sum) ? (total - sum) + block_sum
                                                : (block_sum - sum) + total;
         total = sum;
+        if (w <= HMM_MAX_PADDED) {
+            exponent += hmm_forward_block_small(cur, transmat, bptr, nb,
+                                                alpha != NULL ? alpha + t * n : NULL, n, w);
+            continue;
+        }
         for (k = 0; k < nb; k++) {
             hmm_matvec(cur, transmat, nxt, n, w);
             const double s = hmm_mul_sum(nxt, bptr[k], w);
@@ -339,7 +398,7 @@ static double hmm_scaled_forward(
     const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
-    const double *restrict transmat,        /* IN (N, w) padded; every entry >= the minimum */
+    const double *restrict transmat,        /* IN (w, w) padded (N, N when N > 16); every entry >= the minimum */
     const double *restrict log_endprob,     /* IN (N,) */
     double *restrict alpha,                 /* OUT (T, N) or NULL */
     double *restrict work)                  /* hmm_scaled_work_size(n) */
@@ -491,8 +550,8 @@ static double hmm_scaled_posteriors(
     const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
-    const double *restrict transmat,        /* IN (N, w) padded */
-    const double *restrict transmat_t,      /* IN (N, w) padded transpose */
+    const double *restrict transmat,        /* IN (w, w) padded (N, N when N > 16) */
+    const double *restrict transmat_t,      /* IN its transpose, padded alike */
     const double *restrict log_endprob,     /* IN (N,) */
     double *restrict post,                  /* OUT (T, N) */
     double *restrict start_counts,          /* OUT (N,) accumulated, or NULL */

@@ -47,10 +47,11 @@ GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
 
 
 def _padded(matrix):
-    """(N, w) copy of an (N, N) matrix, zero beyond column N (w = hmm_stride(N))."""
+    """(w, w) copy of an (N, N) matrix, zero past row and column N (w = hmm_stride(N))."""
     n = matrix.shape[0]
-    out = np.zeros((n, hmm_stride(n)))
-    out[:, :n] = matrix
+    w = hmm_stride(n)
+    out = np.zeros((w, w))
+    out[:n, :n] = matrix
     return out
 
 
