@@ -55,6 +55,13 @@ class ChainParams:
         Run the kernels that visit only allowed (non-zero) transitions, at
         O(T * nnz) cost. None chooses them when at least 32 states allow at
         most 20% of all transitions.
+
+    Notes
+    -----
+    Dense chains whose every transition is at least 1e-100 run in the scaled
+    linear domain (``_scaled``; exact, see ``src/_scaled.h``); other dense
+    chains run in log space (``_forward``, ``_baumwelch``). ``scaled`` and
+    ``sparse`` record the choice.
     """
 
     def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix="",
