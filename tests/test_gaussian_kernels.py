@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from hmm_core._gaussian import diag_log_density, diag_moments
 
 
