@@ -19,20 +19,19 @@ static void hmm_diag_log_density(const double *restrict x, ptrdiff_t n_frames, p
                                  const double *restrict norm_t,
                                  double *restrict out, ptrdiff_t n)
 {
-    typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
     const ptrdiff_t n4 = (n + 3) / 4 * 4;
     for (ptrdiff_t t = 0; t < n_frames; t++) {
         double *restrict row = out + t * n;
         const double *restrict xt = x + t * d;
         for (ptrdiff_t i = 0; i < n4; i += 4) {
-            v4 acc = {0.0, 0.0, 0.0, 0.0};
+            hmm_v4 acc = {0.0, 0.0, 0.0, 0.0};
             for (ptrdiff_t k = 0; k < d; k++) {
                 const double xk = xt[k];
                 if (isnan(xk))
                     continue;
-                const v4 diff = xk - *(const v4 *)(mean_t + k * n4 + i);
-                acc += diff * diff * *(const v4 *)(prec_t + k * n4 + i)
-                       + *(const v4 *)(norm_t + k * n4 + i);
+                const hmm_v4 diff = xk - *(const hmm_v4 *)(mean_t + k * n4 + i);
+                acc += diff * diff * *(const hmm_v4 *)(prec_t + k * n4 + i)
+                       + *(const hmm_v4 *)(norm_t + k * n4 + i);
             }
             for (ptrdiff_t l = 0; l < 4 && i + l < n; l++)
                 row[i + l] = -0.5 * acc[l];
@@ -41,39 +40,29 @@ static void hmm_diag_log_density(const double *restrict x, ptrdiff_t n_frames, p
 }
 
 /* Moment sums over observed values, feature-major accumulators of width n4
- * (n rounded up to a multiple of 4, extra columns left at zero):
+ * (a multiple of 4: the caller pads w with zero columns):
  *   pass 0: count[k, i] += w[t, i] and total[k, i] += w[t, i] x[t, k];
  *   pass 1: scatter[k, i] += w[t, i] (x[t, k] - mean[k, i])^2. */
 HMM_MULTIVERSION
 static void hmm_diag_moment_pass(const double *restrict x, const double *restrict w,
-                                 ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n, int pass,
+                                 ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n4, int pass,
                                  const double *restrict mean_t, double *restrict acc0,
                                  double *restrict acc1)
 {
-    typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
-    const ptrdiff_t n4 = (n + 3) / 4 * 4;
-    double wpad[4 * ((1024 + 3) / 4)];   /* a padded copy of a short weight row */
     for (ptrdiff_t t = 0; t < n_frames; t++) {
-        const double *restrict wt = w + t * n;
-        if (n != n4 && n4 <= 1024) {   /* rows shorter than the vector width: pad */
-            for (ptrdiff_t i = 0; i < n4; i++)
-                wpad[i] = i < n ? wt[i] : 0.0;
-            wt = wpad;
-        } else if (n != n4) {
-            continue;   /* not reached: the caller only pads up to 1024 states */
-        }
+        const double *restrict wt = w + t * n4;
         for (ptrdiff_t k = 0; k < d; k++) {
             const double xk = x[t * d + k];
             if (isnan(xk))
                 continue;
             for (ptrdiff_t i = 0; i < n4; i += 4) {
-                const v4 wv = *(const v4 *)(wt + i);
+                const hmm_v4 wv = hmm_load4(wt + i);
                 if (pass == 0) {
-                    *(v4 *)(acc0 + k * n4 + i) += wv;
-                    *(v4 *)(acc1 + k * n4 + i) += wv * xk;
+                    *(hmm_v4 *)(acc0 + k * n4 + i) += wv;
+                    *(hmm_v4 *)(acc1 + k * n4 + i) += wv * xk;
                 } else {
-                    const v4 diff = xk - *(const v4 *)(mean_t + k * n4 + i);
-                    *(v4 *)(acc0 + k * n4 + i) += wv * diff * diff;
+                    const hmm_v4 diff = xk - hmm_load4(mean_t + k * n4 + i);
+                    *(hmm_v4 *)(acc0 + k * n4 + i) += wv * diff * diff;
                 }
             }
         }

@@ -20,7 +20,7 @@ cdef extern from "_gaussian.h" nogil:
                               const double* mean_t, const double* prec_t,
                               const double* norm_t, double* out, Py_ssize_t n)
     void hmm_diag_moment_pass(const double* x, const double* w, Py_ssize_t n_frames,
-                              Py_ssize_t d, Py_ssize_t n, int pass_, const double* mean_t,
+                              Py_ssize_t d, Py_ssize_t n4, int pass_, const double* mean_t,
                               double* acc0, double* acc1)
 
 # frames per parallel task
@@ -85,20 +85,18 @@ def diag_moments(
     for name, arr in (("count", count), ("mean", mean), ("scatter", scatter)):
         if arr.shape[0] != n or arr.shape[1] != d:
             raise ValueError(f"{name} must have shape {(n, d)}")
-    if n != n4 and n4 > 1024:   # wide and not a multiple of 4: pad the weights once
+    if n != n4:   # whole vectors per frame: pad the weights with zero columns
         padded = np.zeros((n_frames, n4))
         padded[:, :n] = W
         W_use = padded
-        n = n4
     with nogil:
-        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n, 0, NULL,
+        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n4, 0, NULL,
                              &count_t[0, 0], &total_t[0, 0])
     counts = np.asarray(count_t)
     mean_t = np.where(counts > 0, np.asarray(total_t) / np.where(counts > 0, counts, 1.0), 0.0)
     with nogil:
-        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n, 1, &mean_t[0, 0],
+        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n4, 1, &mean_t[0, 0],
                              &scatter_t[0, 0], NULL)
-    n = count.shape[0]
     count[:, :] = count_t[:, :n].T
     mean[:, :] = mean_t[:, :n].T
     scatter[:, :] = scatter_t[:, :n].T

@@ -61,14 +61,6 @@ static inline __attribute__((always_inline)) double hmm_max(const double *x, ptr
     return m;
 }
 
-/* Four doubles; loads and stores through it need only 8-byte alignment. */
-typedef double hmm_v4 __attribute__((vector_size(32), aligned(8), may_alias));
-
-static inline __attribute__((always_inline)) hmm_v4 hmm_load4(const double *p)
-{
-    return *(const hmm_v4 *)p;
-}
-
 /* dst[0:n] = src[0:n] for short rows; memcpy would be a call (or rep movs)
  * costing more than the copy. */
 static inline __attribute__((always_inline)) void

@@ -132,6 +132,16 @@ cdef int _check_model(_Source src, const int64_t[::1] offsets,
     return 0
 
 
+def _setup(log_frameprob, index, offsets, log_startprob, transmat, log_endprob, n_threads):
+    """Checks shared by the wrappers; returns the frame source, the padded
+    matrix and its transpose, and one row of scratch per thread."""
+    cdef _Source src = _Source(log_frameprob, index)
+    _check_model(src, offsets, log_startprob, transmat, log_endprob)
+    a = np.asarray(transmat)
+    work = np.empty((n_threads, hmm_scaled_work_size(src.n)))
+    return src, _padded(a), _padded(a.T), work
+
+
 def loglik(
     const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
@@ -143,17 +153,14 @@ def loglik(
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """Per-sequence log-likelihoods; O(N) memory per sequence."""
-    cdef _Source src = _Source(log_frameprob, index)
-    cdef Py_ssize_t n = src.n
+    cdef _Source src
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
-    cdef double[:, ::1] transmat_p
-    _check_model(src, offsets, log_startprob, transmat, log_endprob)
-    check_length(out.shape[0], n_seq, "out")
+    cdef double[:, ::1] work, transmat_p
     n_threads = max(1, n_threads)
-    transmat_p = _padded(np.asarray(transmat))
-    work = np.empty((n_threads, hmm_scaled_work_size(n)))
+    src, transmat_p, _, work = _setup(log_frameprob, index, offsets, log_startprob, transmat,
+                                      log_endprob, n_threads)
+    check_length(out.shape[0], n_seq, "out")
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out[s] = _forward_one(src, offsets[s], offsets[s + 1] - offsets[s],
@@ -173,21 +180,16 @@ def posteriors(
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """State posteriors for every frame, and per-sequence log-likelihoods."""
-    cdef _Source src = _Source(log_frameprob, index)
-    cdef Py_ssize_t n = src.n
+    cdef _Source src
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
-    cdef double[:, ::1] transmat_t
-    cdef double[:, ::1] transmat_p
-    _check_model(src, offsets, log_startprob, transmat, log_endprob)
-    check_length(out_loglik.shape[0], n_seq, "out_loglik")
-    if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
-        raise ValueError(f"out_posteriors must have shape {(src.n_frames, n)}")
+    cdef double[:, ::1] work, transmat_p, transmat_t
     n_threads = max(1, n_threads)
-    transmat_p = _padded(np.asarray(transmat))
-    transmat_t = _padded(np.asarray(transmat).T)
-    work = np.empty((n_threads, hmm_scaled_work_size(n)))
+    src, transmat_p, transmat_t, work = _setup(log_frameprob, index, offsets, log_startprob,
+                                               transmat, log_endprob, n_threads)
+    check_length(out_loglik.shape[0], n_seq, "out_loglik")
+    if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != src.n:
+        raise ValueError(f"out_posteriors must have shape {(src.n_frames, src.n)}")
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out_loglik[s] = _posteriors_one(
@@ -217,15 +219,15 @@ def estep(
     Chunks are fixed by the caller from the lengths alone, so the summed
     statistics do not depend on the thread count.
     """
-    cdef _Source src = _Source(log_frameprob, index)
-    cdef Py_ssize_t n = src.n
-    cdef Py_ssize_t n_seq = offsets.shape[0] - 1
+    cdef _Source src
+    cdef Py_ssize_t n, n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
     cdef Py_ssize_t c, s, tid
-    cdef double[:, ::1] work
-    cdef double[:, ::1] transmat_t
-    cdef double[:, ::1] transmat_p
-    _check_model(src, offsets, log_startprob, transmat, log_endprob)
+    cdef double[:, ::1] work, transmat_p, transmat_t
+    n_threads = max(1, n_threads)
+    src, transmat_p, transmat_t, work = _setup(log_frameprob, index, offsets, log_startprob,
+                                               transmat, log_endprob, n_threads)
+    n = src.n
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
     if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != n:
         raise ValueError(f"out_posteriors must have shape {(src.n_frames, n)}")
@@ -240,10 +242,6 @@ def estep(
         raise ValueError(f"end_counts must have shape {(n_chunks, n)}")
     if (xi_sums.shape[0], xi_sums.shape[1], xi_sums.shape[2]) != (n_chunks, n, n):
         raise ValueError(f"xi_sums must have shape {(n_chunks, n, n)}")
-    n_threads = max(1, n_threads)
-    transmat_p = _padded(np.asarray(transmat))
-    transmat_t = _padded(np.asarray(transmat).T)
-    work = np.empty((n_threads, hmm_scaled_work_size(n)))
     start_counts[:, :] = 0.0
     xi_sums[:, :, :] = 0.0
     end_counts[:, :] = 0.0

@@ -22,6 +22,15 @@
 #define HMM_MULTIVERSION
 #endif
 
+/* Four doubles as one vector (GCC/clang vector extension); loads and stores
+ * through it need only 8-byte alignment, and it may alias plain doubles. */
+typedef double hmm_v4 __attribute__((vector_size(32), aligned(8), may_alias));
+
+static inline __attribute__((always_inline)) hmm_v4 hmm_load4(const double *p)
+{
+    return *(const hmm_v4 *)p;
+}
+
 /* ---- exp and log over arrays, written without branches so they vectorise.
  * glibc's scalar exp/log cost more than the N^2 multiply-adds of a step for
  * N up to ~64; these run several lanes at a time with errors of about 1 ulp

@@ -142,8 +142,11 @@ class CategoricalEmission(EmissionModel):
             The (n_features + 1, n_components) log table (last row: zeros, for
             missing frames) and each frame's row in it.
         """
-        index = X if X.min() >= 0 else np.where(X < 0, self._log_table.shape[0] - 1, X)
-        return FrameTable(self._log_table, index)
+        return FrameTable(self._log_table, self._table_rows(X))
+
+    def _table_rows(self, X):
+        """Row of the log table for each symbol: missing (-1) goes to the last row."""
+        return X if X.min() >= 0 else np.where(X < 0, self.n_features, X)
 
     def empty_stats(self, n_components):
         """Expected symbol counts per state."""
@@ -152,9 +155,9 @@ class CategoricalEmission(EmissionModel):
     def accumulate(self, stats, X, posteriors):
         """Posterior-weighted symbol counts (missing frames count for no symbol)."""
         obs = stats["obs"]
-        index = X if X.min() >= 0 else np.where(X < 0, self.n_features, X)
         by_symbol = np.zeros((self.n_features + 1, obs.shape[0]))
-        group_sum(np.ascontiguousarray(posteriors, dtype=np.float64), index, by_symbol)
+        group_sum(np.ascontiguousarray(posteriors, dtype=np.float64), self._table_rows(X),
+                  by_symbol)
         obs += by_symbol[:-1].T
 
     def m_step(self, stats, params):
