@@ -53,10 +53,25 @@ static inline ptrdiff_t hmm_scaled_work_size(ptrdiff_t n)
     return 3 * HMM_BLOCK * w + HMM_BLOCK + 5 * w;
 }
 
+/* max of x[0:n] (no NaN), four lanes at a time: GCC does not vectorise a
+ * scalar max reduction without -ffast-math, and a serial chain of maxsd costs
+ * 4 cycles per value. */
 static inline __attribute__((always_inline)) double hmm_max(const double *x, ptrdiff_t n)
 {
     double m = -__builtin_inf();
-    for (ptrdiff_t i = 0; i < n; i++)
+    ptrdiff_t i = 0;
+    if (n >= 4) {
+        hmm_v4 mv = hmm_load4(x);
+        for (i = 4; i + 4 <= n; i += 4) {
+            const hmm_v4 v = hmm_load4(x + i);
+            const hmm_i4 gt = v > mv;
+            mv = (hmm_v4)(((hmm_i4)v & gt) | ((hmm_i4)mv & ~gt));
+        }
+        const double m01 = mv[0] > mv[1] ? mv[0] : mv[1];
+        const double m23 = mv[2] > mv[3] ? mv[2] : mv[3];
+        m = m01 > m23 ? m01 : m23;
+    }
+    for (; i < n; i++)
         m = x[i] > m ? x[i] : m;
     return m;
 }
@@ -181,19 +196,30 @@ hmm_frame_block(const hmm_frames *f, ptrdiff_t t, ptrdiff_t nb, ptrdiff_t n,
         return 1;
     }
     const double *restrict logb = f->log_frameprob + t * n;
+    const hmm_v4 zero = {0.0, 0.0, 0.0, 0.0};
     for (ptrdiff_t k = 0; k < nb; k++) {
-        const double m = hmm_max(logb + k * n, n);
+        const double *restrict row = logb + k * n;
+        double *restrict bk = b + k * w;
+        const double m = hmm_max(row, n);
         if (m == -__builtin_inf())
             return 0;
         shift[k] = m;
-        bptr[k] = b + k * w;
-        for (ptrdiff_t j = 0; j < n; j++)
-            b[k * w + j] = logb[k * n + j] - m;
-        for (ptrdiff_t j = n; j < w; j++)
-            b[k * w + j] = -__builtin_inf();
+        bptr[k] = bk;
+        ptrdiff_t j = 0;
+        for (; j + 4 <= n; j += 4)
+            *(hmm_v4 *)(bk + j) = hmm_exp4(hmm_load4(row + j) - m);
+        if (j < n) {   /* lanes past n are exp(-inf) = 0, the padding */
+            hmm_v4 v = {-__builtin_inf(), -__builtin_inf(), -__builtin_inf(), -__builtin_inf()};
+            for (ptrdiff_t l = j; l < n; l++)
+                v[l - j] = row[l] - m;
+            v = hmm_exp4(v);
+            for (ptrdiff_t l = j; l < j + 4 && l < w; l++)
+                bk[l] = v[l - j];
+            j += 4;
+        }
+        for (; j < w; j += 4)   /* only when w is a padded width, a multiple of 4 */
+            *(hmm_v4 *)(bk + j) = zero;
     }
-    for (ptrdiff_t i = 0; i < nb * w; i++)
-        b[i] = hmm_exp1(b[i]);
     return 1;
 }
 

@@ -44,17 +44,24 @@ static const double HMM_ROUND = 6755399441055744.0;           /* 1.5 * 2^52 */
 static inline int64_t hmm_bits(double x) { int64_t b; memcpy(&b, &x, 8); return b; }
 static inline double hmm_from_bits(int64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
-/* exp(a) for a <= 709; arguments below -708 give 0 (true values are under
- * 3e-308). Branch-free and inlined, so loops calling it vectorise. */
-static inline __attribute__((always_inline)) double hmm_exp1(double a)
+typedef int64_t hmm_i4 __attribute__((vector_size(32), aligned(8), may_alias));
+
+/* exp of four lanes; arguments below -708 (and -inf) give 0, the true values
+ * being under 3e-308. Written on vector types because GCC does not if-convert
+ * the clamps of a scalar version, which then ran one lane at a time (14 ns
+ * per value against 5 here). */
+static inline __attribute__((always_inline)) hmm_v4 hmm_exp4(hmm_v4 a)
 {
-    const double ac = a < -708.0 ? -708.0 : (a > 709.0 ? 709.0 : a);
-    const double t = ac * HMM_LOG2E + HMM_ROUND;       /* round to nearest integer */
-    const double k = t - HMM_ROUND;
-    const double r = (ac - k * HMM_LN2_HI) - k * HMM_LN2_LO;   /* |r| <= ln2 / 2 */
+    const hmm_v4 lo = {-708.0, -708.0, -708.0, -708.0};
+    const hmm_v4 hi = {709.0, 709.0, 709.0, 709.0};
+    const hmm_i4 below = a < lo, above = a > hi;     /* lanes of all ones or zeros */
+    const hmm_v4 ac = (hmm_v4)(((hmm_i4)a & ~(below | above)) | ((hmm_i4)lo & below)
+                               | ((hmm_i4)hi & above));
+    const hmm_v4 t = ac * HMM_LOG2E + HMM_ROUND;       /* round to nearest integer */
+    const hmm_v4 k = t - HMM_ROUND;
+    const hmm_v4 r = (ac - k * HMM_LN2_HI) - k * HMM_LN2_LO;   /* |r| <= ln2 / 2 */
     /* Taylor to degree 13: remainder < 5e-18 on |r| <= 0.347 */
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
+    hmm_v4 p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
     p = p * r + 1.0 / 39916800.0;
     p = p * r + 1.0 / 3628800.0;
     p = p * r + 1.0 / 362880.0;
@@ -67,10 +74,33 @@ static inline __attribute__((always_inline)) double hmm_exp1(double a)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    const int64_t kbits = hmm_bits(t) - hmm_bits(HMM_ROUND);   /* k as an integer */
-    const double scale = hmm_from_bits((kbits + 1023) << 52);
-    const double e = p * scale;
-    return a < -708.0 ? 0.0 : e;
+    const hmm_v4 round = {HMM_ROUND, HMM_ROUND, HMM_ROUND, HMM_ROUND};
+    const hmm_i4 kbits = (hmm_i4)t - (hmm_i4)round;   /* k as an integer */
+    const hmm_v4 scale = (hmm_v4)((kbits + 1023) << 52);
+    return (hmm_v4)((hmm_i4)(p * scale) & ~below);
+}
+
+/* exp(a), the same arithmetic as one lane of hmm_exp4. */
+static inline __attribute__((always_inline)) double hmm_exp1(double a)
+{
+    const hmm_v4 v = {a, a, a, a};
+    return hmm_exp4(v)[0];
+}
+
+/* In place: x[i] = exp(x[i]) for i < n, four lanes at a time. */
+static inline __attribute__((always_inline)) void hmm_exp_inplace(double *x, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        *(hmm_v4 *)(x + i) = hmm_exp4(hmm_load4(x + i));
+    if (i < n) {
+        hmm_v4 v = {0.0, 0.0, 0.0, 0.0};
+        for (ptrdiff_t j = i; j < n; j++)
+            v[j - i] = x[j];
+        v = hmm_exp4(v);
+        for (ptrdiff_t j = i; j < n; j++)
+            x[j] = v[j - i];
+    }
 }
 
 /* out[i] = exp(x[i] - shift) for x[i] - shift <= 709. In place is fine. */
@@ -78,9 +108,17 @@ HMM_MULTIVERSION
 static void hmm_exp_sub(const double *x, double shift, double *out,
                         ptrdiff_t n)
 {
-    ptrdiff_t i;
-    for (i = 0; i < n; i++)
-        out[i] = hmm_exp1(x[i] - shift);
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        *(hmm_v4 *)(out + i) = hmm_exp4(hmm_load4(x + i) - shift);
+    if (i < n) {
+        hmm_v4 v = {0.0, 0.0, 0.0, 0.0};
+        for (ptrdiff_t j = i; j < n; j++)
+            v[j - i] = x[j] - shift;
+        v = hmm_exp4(v);
+        for (ptrdiff_t j = i; j < n; j++)
+            out[j] = v[j - i];
+    }
 }
 
 /* out[i] = log(x[i]) for positive normal x; anything else goes through libm. */
