@@ -199,8 +199,16 @@ class ChainParams:
         -------
         dict
             ``loglik`` (n_seq,), ``posteriors`` (T, N), ``start_counts`` (N,),
-            ``trans_counts`` (N, N), ``end_counts`` (N,).
+            ``trans_counts`` (N, N), ``end_counts`` (N,), ``occupancy`` (N,):
+            the posteriors summed over frames, which is the start counts plus
+            the column sums of the transition counts (no pass over the (T, N)
+            posteriors).
         """
+        stats = self._estep(log_frameprob, offsets, n_threads)
+        stats["occupancy"] = stats["start_counts"] + stats["trans_counts"].sum(axis=0)
+        return stats
+
+    def _estep(self, log_frameprob, offsets, n_threads=None):
         n = self.n_components
         chunks = make_chunks(offsets, n)
         n_chunks = chunks.shape[0] - 1

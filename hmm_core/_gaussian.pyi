@@ -14,4 +14,6 @@ def diag_moments(
     count: NDArray[np.float64],
     mean: NDArray[np.float64],
     scatter: NDArray[np.float64],
+    n_threads: int = ...,
+    center: NDArray[np.float64] | None = ...,
 ) -> None: ...

@@ -179,9 +179,12 @@ class TrainingMixin:
                                                       path).sum()))
         return self
 
-    def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5):
+    def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5,
+                    occupancy=None):
         # occupancy through BLAS: an axis-0 sum of a (T, N) array is slow
-        empty = np.flatnonzero(np.ones(len(posteriors)) @ posteriors <= 0)
+        if occupancy is None:
+            occupancy = np.ones(len(posteriors)) @ posteriors
+        empty = np.flatnonzero(occupancy <= 0)
         if empty.size:
             warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
                           "unchanged", RuntimeWarning, stacklevel=stacklevel)
@@ -198,7 +201,7 @@ class TrainingMixin:
     def _fit_once(self, X, offsets, random_state, clamp=None):
         self._init(X, random_state)
         chain = self._check()
-        X = self._get_emission().check_X(X)
+        X = self._get_emission().recheck_X(X)
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
         warned = False
         for _ in range(self.n_iter):
@@ -211,7 +214,8 @@ class TrainingMixin:
                     f"parameters{given} (check structural zeros and n_features); "
                     "EM cannot proceed")
             if not warned:
-                warned = self._warn_empty(stats["posteriors"])
+                warned = self._warn_empty(stats["posteriors"],
+                                          occupancy=stats.get("occupancy"))
             self._m_step(stats, X)
             self.monitor_.report(float(stats["loglik"].sum()))
             chain = self._check()

@@ -18,13 +18,20 @@ from _checks cimport check_length
 cdef extern from "_gaussian.h" nogil:
     void hmm_diag_log_density(const double* x, Py_ssize_t n_frames, Py_ssize_t d,
                               const double* mean_t, const double* prec_t,
-                              const double* norm_t, double* out, Py_ssize_t n)
+                              const double* norm_t, const double* norm_sum, double* out,
+                              Py_ssize_t n)
     void hmm_diag_moment_pass(const double* x, const double* w, Py_ssize_t n_frames,
                               Py_ssize_t d, Py_ssize_t n4, int pass_, const double* mean_t,
                               double* acc0, double* acc1)
+    void hmm_diag_shifted_moments(const double* x, const double* w, Py_ssize_t n_frames,
+                                  Py_ssize_t d, Py_ssize_t n4, const double* c, double* s0,
+                                  double* s1, double* s2)
 
 # frames per parallel task
 cdef Py_ssize_t _BLOCK = 4096
+# One-pass moments are kept while the scatter is at least this fraction of the
+# sum of squares about the centre, i.e. while at most 3 of 16 digits cancel.
+cdef double _MIN_KEPT = 1e-3
 
 
 def diag_log_density(
@@ -53,13 +60,14 @@ def diag_log_density(
     np.asarray(mean_t)[:, :n] = np.asarray(means).T
     np.asarray(prec_t)[:, :n] = 1.0 / var.T
     np.asarray(norm_t)[:, :n] = np.log(var.T) + log(2.0 * M_PI)
+    cdef double[::1] norm_sum = np.asarray(norm_t).sum(axis=0)
     n_blocks = (n_frames + _BLOCK - 1) // _BLOCK
     with nogil:
         for b in prange(n_blocks, schedule="static", num_threads=max(1, n_threads)):
             first = b * _BLOCK
             count = min(_BLOCK, n_frames - first)
             hmm_diag_log_density(&X[first, 0], count, d, &mean_t[0, 0], &prec_t[0, 0],
-                                 &norm_t[0, 0], &out[first, 0], n)
+                                 &norm_t[0, 0], &norm_sum[0], &out[first, 0], n)
 
 
 def diag_moments(
@@ -68,18 +76,26 @@ def diag_moments(
     double[:, ::1] count,        # OUT (K, d) weight of the observed values
     double[:, ::1] mean,         # OUT (K, d) weighted means (0 where count is 0)
     double[:, ::1] scatter,      # OUT (K, d) weighted squared deviations from mean
+    int n_threads=1,
+    center=None,                 # IN (K, d) near the means (the current ones), or None
 ):
     """Per-feature weighted moments of each component, over observed values.
 
-    Two passes (means, then deviations from them), so data far from 0 loses
-    nothing to cancellation; one thread, so the sums do not depend on the
-    thread count.
+    With ``center`` (the components' current means, say) one pass sums the
+    weights and the first and second moments about it; that is kept where at
+    most 3 digits cancel in the scatter, else (and without ``center``) two
+    passes compute the means and then the deviations from them, which loses
+    nothing to cancellation. Each pass sums fixed blocks of frames in
+    parallel and then adds the block sums in order, so the result does not
+    depend on the thread count.
     """
     cdef Py_ssize_t n_frames = X.shape[0], d = X.shape[1], n = W.shape[1]
     cdef Py_ssize_t n4 = (n + 3) // 4 * 4
+    cdef Py_ssize_t b, first, cnt, n_blocks = (n_frames + _BLOCK - 1) // _BLOCK
     cdef const double[:, ::1] W_use = W
-    cdef double[:, ::1] count_t = np.zeros((d, n4)), total_t = np.zeros((d, n4))
-    cdef double[:, ::1] mean_t, scatter_t = np.zeros((d, n4))
+    cdef double[:, :, :, ::1] part
+    cdef double[:, ::1] mean_t
+    cdef int threads = max(1, n_threads) if n_blocks > 1 else 1
     if W.shape[0] != n_frames:
         raise ValueError(f"W must have {n_frames} rows, got {W.shape[0]}")
     for name, arr in (("count", count), ("mean", mean), ("scatter", scatter)):
@@ -89,14 +105,46 @@ def diag_moments(
         padded = np.zeros((n_frames, n4))
         padded[:, :n] = W
         W_use = padded
+    cdef double[:, ::1] center_t
+    if center is not None:
+        center_t = np.zeros((d, n4))
+        np.asarray(center_t)[:, :n] = np.asarray(center, dtype=float).T
+        part = np.zeros((max(n_blocks, 1), 3, d, n4))
+        with nogil:
+            for b in prange(n_blocks, schedule="static", num_threads=threads):
+                first = b * _BLOCK
+                cnt = min(_BLOCK, n_frames - first)
+                hmm_diag_shifted_moments(&X[first, 0], &W_use[first, 0], cnt, d, n4,
+                                         &center_t[0, 0], &part[b, 0, 0, 0],
+                                         &part[b, 1, 0, 0], &part[b, 2, 0, 0])
+        sums = np.asarray(part).sum(axis=0)[:, :, :n]
+        s0, s1, s2 = sums[0], sums[1], sums[2]
+        seen = s0 > 0
+        safe = np.where(seen, s0, 1.0)
+        shifted_scatter = np.where(seen, s2 - s1 * s1 / safe, 0.0)
+        if np.all(shifted_scatter >= _MIN_KEPT * s2):
+            np.asarray(count)[...] = s0.T
+            np.asarray(mean)[...] = np.where(seen, np.asarray(center_t)[:, :n] + s1 / safe,
+                                             0.0).T
+            np.asarray(scatter)[...] = shifted_scatter.T
+            return
+    part = np.zeros((max(n_blocks, 1), 2, d, n4))
     with nogil:
-        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n4, 0, NULL,
-                             &count_t[0, 0], &total_t[0, 0])
-    counts = np.asarray(count_t)
-    mean_t = np.where(counts > 0, np.asarray(total_t) / np.where(counts > 0, counts, 1.0), 0.0)
+        for b in prange(n_blocks, schedule="static", num_threads=threads):
+            first = b * _BLOCK
+            cnt = min(_BLOCK, n_frames - first)
+            hmm_diag_moment_pass(&X[first, 0], &W_use[first, 0], cnt, d, n4, 0, NULL,
+                                 &part[b, 0, 0, 0], &part[b, 1, 0, 0])
+    sums = np.asarray(part).sum(axis=0)
+    counts, totals = sums[0], sums[1]
+    mean_t = np.where(counts > 0, totals / np.where(counts > 0, counts, 1.0), 0.0)
+    part = np.zeros((max(n_blocks, 1), 1, d, n4))
     with nogil:
-        hmm_diag_moment_pass(&X[0, 0], &W_use[0, 0], n_frames, d, n4, 1, &mean_t[0, 0],
-                             &scatter_t[0, 0], NULL)
-    count[:, :] = count_t[:, :n].T
-    mean[:, :] = mean_t[:, :n].T
-    scatter[:, :] = scatter_t[:, :n].T
+        for b in prange(n_blocks, schedule="static", num_threads=threads):
+            first = b * _BLOCK
+            cnt = min(_BLOCK, n_frames - first)
+            hmm_diag_moment_pass(&X[first, 0], &W_use[first, 0], cnt, d, n4, 1,
+                                 &mean_t[0, 0], &part[b, 0, 0, 0], NULL)
+    np.asarray(count)[...] = counts[:, :n].T
+    np.asarray(mean)[...] = np.asarray(mean_t)[:, :n].T
+    np.asarray(scatter)[...] = np.asarray(part).sum(axis=0)[0, :, :n].T

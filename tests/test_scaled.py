@@ -237,3 +237,17 @@ def test_frame_table_matches_dense_frames():
         _scaled.loglik(frames.table, np.array([0, 2], dtype=np.int64), chain.log_startprob,
                        chain.transmat, chain.log_endprob, out, 1,
                        np.array([0, 99], dtype=np.int64))
+
+
+@pytest.mark.parametrize("n", [3, 24])
+def test_estep_occupancy_is_the_posterior_sum(n):
+    # The E-step reports occupancy as start counts plus the column sums of the
+    # transition counts; that identity must hold to rounding.
+    rng = np.random.default_rng(n)
+    A = rng.random((n, n)) + 0.1
+    params = ChainParams(np.full(n, 1.0 / n), A / A.sum(axis=1, keepdims=True))
+    frames = rng.normal(size=(3000, n)) * 4
+    offsets = np.array([0, 1000, 1001, 3000])
+    stats = params.estep(frames, offsets)
+    np.testing.assert_allclose(stats["occupancy"], stats["posteriors"].sum(axis=0),
+                               rtol=1e-11)

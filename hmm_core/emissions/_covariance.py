@@ -400,8 +400,11 @@ class GaussianComponents:
     def _moments_diag(self, X, W):
         K, d = self.means.shape
         count, mean, scatter = np.empty((K, d)), np.empty((K, d)), np.empty((K, d))
+        work = X.shape[0] * K * d
         diag_moments(np.ascontiguousarray(X, dtype=float),
-                     np.ascontiguousarray(W, dtype=float), count, mean, scatter)
+                     np.ascontiguousarray(W, dtype=float), count, mean, scatter,
+                     effective_n_threads(None) if work >= 1_000_000 else 1,
+                     center=self.means)
         return {"count": count, "mean": mean, "scatter": scatter}
 
     def _moments_full(self, X, W):

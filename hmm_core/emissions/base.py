@@ -57,6 +57,23 @@ class EmissionModel:
         """
         raise NotImplementedError
 
+    def recheck_X(self, X: np.ndarray) -> np.ndarray:
+        """Validate ``X``, already returned by :meth:`check_X`, after :meth:`initialize`.
+
+        Initialisation may fix what :meth:`check_X` could not know yet (the
+        number of features or symbols), so by default ``X`` is checked again.
+
+        Parameters
+        ----------
+        X : ndarray
+            Observations as returned by :meth:`check_X`.
+
+        Returns
+        -------
+        ndarray
+        """
+        return self.check_X(X)
+
     def initialize(self, X: np.ndarray, n_components: int, random_state,
                    init_params: str) -> None:
         """Set the parameters named by ``init_params`` (or missing) from data.

@@ -151,6 +151,14 @@ class GMMEmission(EmissionModel):
         """Validate a (n_samples, n_features) float array; NaN = missing, inf rejected."""
         return check_observations(X, self._known_n_features())
 
+    def recheck_X(self, X):
+        """Only the number of features: the values of ``X`` were checked by ``check_X``."""
+        n_features = self._known_n_features()
+        if n_features is not None and X.shape[1] != n_features:
+            raise ValueError(f"X has {X.shape[1]} features but the model has "
+                             f"n_features={n_features}")
+        return X
+
     def initialize(self, X, n_components, random_state, init_params):
         """k-means over states, then k-means within each state's cluster (as hmmlearn).
 
