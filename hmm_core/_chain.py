@@ -161,9 +161,11 @@ class ChainParams:
         post = np.empty(log_frameprob.shape)
         if self.scaled:
             table, index = split(log_frameprob)
-            _scaled.posteriors(table, offsets, self.log_startprob, self.transmat,
-                               self.log_endprob, post, out,
-                               _threads(n_threads, offsets, self.n_components), index)
+            with _blas_limit(self.n_components):
+                _scaled.posteriors(table, offsets, self.log_startprob, self.transmat,
+                                   self.log_endprob, post, out,
+                                   _scaled_threads(n_threads, offsets, self.n_components),
+                                   index)
             return out, post
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
@@ -218,6 +220,7 @@ class ChainParams:
         end = np.empty((n_chunks, n))
         threads = _threads(n_threads, chunks, self.n_components, offsets[-1])
         if self.scaled:
+            threads = max(threads, _scaled_threads(n_threads, offsets, n))
             trans = np.empty((n_chunks, n, n))
             table, index = split(log_frameprob)
             with _blas_limit(n):
@@ -298,6 +301,15 @@ def _threads(n_threads, bounds, n_components, n_frames=None):
     if n_units < 2 or n_frames * n_components * n_components < _PARALLEL_MIN_WORK:
         return 1
     return max(1, min(wanted, n_units))
+
+
+def _scaled_threads(n_threads, offsets, n_components):
+    """Threads for the scaled posteriors: a lone long sequence runs its forward
+    and backward passes at once on two (see ``_split.h``)."""
+    wanted = effective_n_threads(n_threads)
+    if _scaled.uses_split(offsets, n_components, wanted):
+        return min(2, wanted)
+    return _threads(n_threads, offsets, n_components)
 
 
 def make_chunks(offsets: np.ndarray, n_components: int) -> np.ndarray:

@@ -10,9 +10,12 @@ Sequences are concatenated along the first axis; ``offsets[s]:offsets[s + 1]``
 are the frames of sequence ``s``; work is parallel over sequences.
 """
 
+import threading
+
 import numpy as np
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm
 
@@ -42,8 +45,33 @@ cdef extern from "_scaled.h" nogil:
                                  double* start_counts, double* xi_sums, double* end_counts,
                                  double* work, hmm_dgemm_t dgemm)
 
+cdef extern from "_split.h" nogil:
+    int hmm_backward_rows(const hmm_frames* frames, Py_ssize_t n_frames, Py_ssize_t n,
+                          const double* transmat_t, const double* log_endprob,
+                          double* v_rows, double* beta_rows, double* work)
+    void hmm_combine(Py_ssize_t n_frames, Py_ssize_t n, Py_ssize_t t0, Py_ssize_t t1,
+                     const double* transmat, const double* transmat_t,
+                     const double* v_rows, const double* beta_rows, double* post,
+                     double* start_counts, double* xi_sums, double* work, hmm_dgemm_t dgemm)
+
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
 GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
+# With two threads or more, a lone sequence of at least this many frames gets
+# its forward and backward passes on two threads at once (see _split.h),
+# unless the backward rows would take more than SPLIT_MAX_BYTES. (On one thread
+# the one-pass kernel is faster; the two agree to rounding, and the posteriors
+# of up to 16 states bit for bit.)
+SPLIT_MIN_FRAMES = 2048
+SPLIT_MAX_BYTES = 1 << 28
+
+
+def uses_split(offsets, n_components, n_threads=2):
+    """Whether the posteriors of this batch take the two-thread path (one long sequence)."""
+    if offsets.shape[0] != 2 or n_threads < 2:
+        return False
+    n_frames = int(offsets[1] - offsets[0])
+    w = hmm_stride(n_components)
+    return SPLIT_MIN_FRAMES <= n_frames and 8 * n_frames * w * (1 + (w <= 16)) <= SPLIT_MAX_BYTES
 
 
 def _padded(matrix):
@@ -115,6 +143,38 @@ cdef double _posteriors_one(_Source src, Py_ssize_t start, Py_ssize_t n_frames,
                                  work, gemm)
 
 
+cdef double _posteriors_split(_Source src, Py_ssize_t n_frames,
+                              const double* log_startprob, const double* transmat,
+                              const double* transmat_t, const double* log_endprob,
+                              double* post, double* start_parts, double* xi_parts,
+                              double* v_rows, double* beta_rows, double* work0,
+                              double* work1, int n_threads, hmm_dgemm_t gemm) noexcept nogil:
+    """One sequence (frames 0 .. n_frames - 1 of src): the forward and the
+    backward pass at once, then each thread combines half of the frames into
+    its own partial sums (start_parts and xi_parts: 2 x N and 2 x N x N)."""
+    cdef hmm_frames f = src.at(0)
+    cdef Py_ssize_t n = src.n
+    cdef Py_ssize_t job, mid = (n_frames - 1) // 2
+    cdef double result[2]
+    for job in prange(2, schedule="static", chunksize=1, num_threads=n_threads):
+        if job == 0:
+            result[0] = hmm_scaled_forward(&f, n_frames, n, log_startprob, transmat,
+                                           log_endprob, post, work0)
+        else:
+            result[1] = hmm_backward_rows(&f, n_frames, n, transmat_t, log_endprob, v_rows,
+                                          beta_rows, work1)
+    if result[0] == -INFINITY:
+        return result[0]
+    if result[1] == 0:   # a frame impossible in every state: the forward pass sees it too
+        return -INFINITY
+    for job in prange(2, schedule="static", chunksize=1, num_threads=n_threads):
+        hmm_combine(n_frames, n, 0 if job == 0 else mid, mid if job == 0 else n_frames - 1,
+                    transmat, transmat_t, v_rows, beta_rows, post, start_parts + job * n,
+                    xi_parts + job * n * n if xi_parts != NULL else NULL,
+                    work0 if job == 0 else work1, gemm)
+    return result[0]
+
+
 cdef int _check_model(_Source src, const int64_t[::1] offsets,
                       const double[::1] log_startprob, const double[:, ::1] transmat,
                       const double[::1] log_endprob) except -1:
@@ -140,6 +200,58 @@ def _setup(log_frameprob, index, offsets, log_startprob, transmat, log_endprob, 
     a = np.asarray(transmat)
     work = np.empty((n_threads, hmm_scaled_work_size(src.n)))
     return src, _padded(a), _padded(a.T), work
+
+
+_local = threading.local()
+# Scratch up to this size is kept for the next call in the same thread: fresh
+# pages cost a fault and a clear each (half of the backward pass at N = 4).
+_SCRATCH_KEEP_BYTES = 1 << 25
+
+
+def _scratch(name, shape):
+    """An uninitialised float64 array of ``shape``, reused across calls of this thread."""
+    size = shape[0] * shape[1]
+    if 8 * size > _SCRATCH_KEEP_BYTES:
+        return np.empty(shape)
+    buf = getattr(_local, name, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size)
+        setattr(_local, name, buf)
+    return buf[:size].reshape(shape)
+
+
+def _split_call(_Source src, const int64_t[::1] offsets, const double[::1] log_startprob,
+                double[:, ::1] transmat_p, double[:, ::1] transmat_t,
+                const double[::1] log_endprob, double[:, ::1] post, start_counts, xi_sums,
+                end_counts, int n_threads):
+    """The one-sequence, two-thread path of posteriors and estep; returns the
+    log-likelihood and adds the statistics (when given) to chunk 0."""
+    cdef Py_ssize_t n = src.n, n_frames = offsets[1] - offsets[0]
+    cdef Py_ssize_t w = hmm_stride(n)
+    cdef double[:, ::1] v_rows = _scratch("v_rows", (n_frames, w))
+    # above 16 states the combining step recomputes beta with dgemm (see _split.h)
+    cdef double[:, ::1] beta_rows = _scratch("beta_rows", (n_frames if w <= 16 else 1, w))
+    cdef double[:, ::1] work = np.empty((2, hmm_scaled_work_size(n)))
+    cdef double[:, ::1] start_parts = np.zeros((2, n))
+    cdef double[:, :, ::1] xi_parts = np.zeros((2, n, n))
+    cdef int accumulate = xi_sums is not None
+    cdef double loglik
+    with nogil:
+        loglik = _posteriors_split(src, n_frames, &log_startprob[0], &transmat_p[0, 0],
+                                   &transmat_t[0, 0], &log_endprob[0], &post[0, 0],
+                                   &start_parts[0, 0],
+                                   &xi_parts[0, 0, 0] if accumulate else NULL,
+                                   &v_rows[0, 0], &beta_rows[0, 0] if w <= 16 else NULL,
+                                   &work[0, 0], &work[1, 0],
+                                   min(max(n_threads, 1), 2), <hmm_dgemm_t> dgemm)
+    if loglik == -np.inf:
+        np.asarray(post)[...] = 0.0
+        return loglik
+    if accumulate:
+        np.asarray(start_counts)[0] += np.asarray(start_parts)[0]
+        np.asarray(xi_sums)[0] += np.asarray(xi_parts)[0] + np.asarray(xi_parts)[1]
+        np.asarray(end_counts)[0] += np.asarray(post)[n_frames - 1]
+    return loglik
 
 
 def loglik(
@@ -190,6 +302,10 @@ def posteriors(
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
     if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != src.n:
         raise ValueError(f"out_posteriors must have shape {(src.n_frames, src.n)}")
+    if uses_split(offsets, src.n, n_threads):
+        out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
+                                    log_endprob, out_posteriors, None, None, None, n_threads)
+        return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out_loglik[s] = _posteriors_one(
@@ -245,6 +361,11 @@ def estep(
     start_counts[:, :] = 0.0
     xi_sums[:, :, :] = 0.0
     end_counts[:, :] = 0.0
+    if uses_split(offsets, n, n_threads):
+        out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
+                                    log_endprob, out_posteriors, start_counts, xi_sums,
+                                    end_counts, n_threads)
+        return
     with nogil:
         for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
             tid = threadid()

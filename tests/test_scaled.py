@@ -13,6 +13,7 @@ import pytest
 
 from hmm_core import _scaled, reference
 from hmm_core._chain import ChainParams
+from hmm_core._frames import FrameTable
 
 RTOL = 1e-10
 
@@ -251,3 +252,45 @@ def test_estep_occupancy_is_the_posterior_sum(n):
     stats = params.estep(frames, offsets)
     np.testing.assert_allclose(stats["occupancy"], stats["posteriors"].sum(axis=0),
                                rtol=1e-11)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 7, 16, 20, 24, 40])
+@pytest.mark.parametrize("length", [2048, 2113])
+def test_lone_long_sequence_on_two_threads(n, length):
+    # One long sequence with two threads runs its forward and backward passes
+    # at once (_split.h); it must agree with the one-thread kernel and with
+    # exact log-space arithmetic, outliers and impossible states included.
+    rng = np.random.default_rng(n + length)
+    startprob, transmat, endprob = _model(rng, n, end=True, zero_start=True)
+    offsets = _offsets([length])
+    assert _scaled.uses_split(offsets, n, 2) and not _scaled.uses_split(offsets, n, 1)
+    frames = _hard_frames(rng, [length], n)
+    scaled, _ = _both(startprob, transmat, endprob)
+    log_start, trans, log_end = _ref_args(scaled)
+    ref = reference.estep(log_start, trans, frames, offsets, log_end, exact=True)
+    for source in (frames, FrameTable(frames, np.arange(length))):
+        one = scaled.estep(source, offsets, n_threads=1)
+        two = scaled.estep(source, offsets, n_threads=2)
+        np.testing.assert_allclose(two["loglik"], ref["loglik"], rtol=RTOL)
+        np.testing.assert_allclose(two["posteriors"], ref["posteriors"], atol=1e-10)
+        np.testing.assert_allclose(two["trans_counts"], ref["trans_counts"], rtol=1e-9,
+                                   atol=1e-10)
+        for key in ("loglik", "start_counts", "end_counts", "trans_counts"):
+            np.testing.assert_allclose(two[key], one[key], rtol=1e-12, atol=1e-13)
+        if n <= 16:   # beta is computed the same way: posteriors agree bit for bit
+            np.testing.assert_array_equal(two["posteriors"], one["posteriors"])
+        ll, post = scaled.posteriors(source, offsets, n_threads=2)
+        np.testing.assert_array_equal(post, two["posteriors"])
+        np.testing.assert_array_equal(ll, two["loglik"])
+
+
+def test_lone_long_impossible_sequence_on_two_threads():
+    rng = np.random.default_rng(8)
+    startprob, transmat, _ = _model(rng, 5)
+    frames = rng.normal(size=(5000, 5))
+    frames[3001] = -np.inf
+    scaled, _ = _both(startprob, transmat, None)
+    stats = scaled.estep(frames, _offsets([5000]), n_threads=2)
+    assert stats["loglik"][0] == -np.inf
+    assert np.all(stats["posteriors"] == 0.0)
+    assert not any(np.isnan(v).any() for v in stats.values())

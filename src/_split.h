@@ -1,0 +1,223 @@
+/* Posteriors of one long sequence on two threads (see _scaled.pyx).
+ *
+ * The backward recursion needs no forward vector: with v_t = b_t * beta_t,
+ * v_t = (v_{t+1} A^T) * b_t, which is the forward step run backwards in time
+ * with A^T. So one thread runs the forward pass (alpha rows into post) while
+ * the other runs this backward pass and stores v_1 .. v_{T-1}; both rescale
+ * exactly as the one-thread kernel does, so the exactness argument of
+ * _scaled.h holds unchanged. Then each thread combines half of the frames:
+ * beta_t = v_{t+1} A^T, gamma_t = alpha_t beta_t / Z_t with Z_t = alpha_t . beta_t,
+ * and the transition sums alpha_t / Z_t (x) v_{t+1}.
+ */
+#ifndef HMM_CORE_SPLIT_H
+#define HMM_CORE_SPLIT_H
+
+#include "_scaled.h"
+
+/* The backward steps of one block of nb frames (latest first) for w <= 16,
+ * the vector in registers as in hmm_forward_block_small: from c = v_{t+1},
+ * beta_t = c A^T is stored to beta_out, then c = beta_t * b_t (rescaled) = v_t
+ * to v_out; rows of stride w, advancing by one row per step. */
+static inline __attribute__((always_inline)) void
+hmm_backward_block_small(double *restrict cur, const double *restrict a_t,
+                         const double **bptr, ptrdiff_t nb, double *restrict beta_out,
+                         double *restrict v_out, const ptrdiff_t w)
+{
+    const ptrdiff_t nv = w / 4;
+    const hmm_v4 zero = {0.0, 0.0, 0.0, 0.0};
+    hmm_v4 c[HMM_MAX_PADDED / 4];
+    ptrdiff_t v, i, k;
+    for (v = 0; v < nv; v++)
+        c[v] = hmm_load4(cur + 4 * v);
+    for (k = 0; k < nb; k++) {
+        hmm_v4 acc0[HMM_MAX_PADDED / 4], acc1[HMM_MAX_PADDED / 4], sum = zero;
+        for (v = 0; v < nv; v++) {
+            acc0[v] = zero;
+            acc1[v] = zero;
+        }
+        for (i = 0; i < w; i += 2) {
+            const double x0 = c[i / 4][i % 4], x1 = c[(i + 1) / 4][(i + 1) % 4];
+            for (v = 0; v < nv; v++) {
+                acc0[v] += x0 * hmm_load4(a_t + i * w + 4 * v);
+                acc1[v] += x1 * hmm_load4(a_t + (i + 1) * w + 4 * v);
+            }
+        }
+        for (v = 0; v < nv; v++) {
+            const hmm_v4 beta = acc0[v] + acc1[v];
+            *(hmm_v4 *)(beta_out + k * w + 4 * v) = beta;
+            c[v] = beta * hmm_load4(bptr[k] + 4 * v);
+            sum += c[v];
+        }
+        const double s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+        if (s < HMM_RESCALE_BELOW) {
+            int e;
+            frexp(s, &e);
+            const double f = ldexp(1.0, -e);
+            for (v = 0; v < nv; v++)
+                c[v] *= f;
+        }
+        for (v = 0; v < nv; v++)
+            *(hmm_v4 *)(v_out + k * w + 4 * v) = c[v];
+    }
+    for (v = 0; v < nv; v++)
+        *(hmm_v4 *)(cur + 4 * v) = c[v];
+}
+
+/* The backward pass of one sequence, rows of stride w, latest frame first:
+ * v_rows[j] = v_{T-1-j} and beta_rows[j] = beta_{T-2-j} for j = 0 .. T-2, every
+ * row a positive multiple of the true vector, and beta_t = v_{t+1} A^T exactly
+ * as computed. Above 16 states beta_rows may be NULL: the combining step then
+ * recomputes beta from v a block at a time with dgemm, which costs less than
+ * the memory traffic of storing it.
+ * Returns 0 when a frame is impossible in every state (the forward pass then
+ * finds the sequence impossible too), else 1. */
+static inline __attribute__((always_inline)) int
+hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+                       const ptrdiff_t w, const double *restrict transmat_t,
+                       const double *restrict log_endprob, double *restrict v_rows,
+                       double *restrict beta_rows, double *restrict work)
+{
+    double *b = work;
+    double *shift = work + HMM_BLOCK * w;
+    double *cur = shift + HMM_BLOCK;
+    double *nxt = cur + w;
+    const double *bptr[HMM_BLOCK], *reversed[HMM_BLOCK];
+    ptrdiff_t j, k;
+
+    /* v_{T-1} = exp(log_frameprob + log_end), relative to its max */
+    const double *final = hmm_log_row(frames, n_frames - 1, n);
+    for (j = 0; j < n; j++)
+        cur[j] = final[j] + log_endprob[j];
+    const double m = hmm_max(cur, n);
+    if (m == -__builtin_inf())
+        return 0;
+    for (j = 0; j < n; j++)
+        cur[j] = hmm_exp1(cur[j] - m);
+    for (j = n; j < w; j++)
+        cur[j] = 0.0;
+    hmm_copy(v_rows, cur, w);
+
+    /* frames T-2 down to 1, a block of up to HMM_BLOCK at a time */
+    for (ptrdiff_t hi = n_frames - 2; hi >= 1; hi -= HMM_BLOCK) {
+        const ptrdiff_t lo = hi - HMM_BLOCK + 1 < 1 ? 1 : hi - HMM_BLOCK + 1;
+        const ptrdiff_t nb = hi - lo + 1;
+        if (!hmm_frame_block(frames, lo, nb, n, w, b, shift, bptr))
+            return 0;
+        for (k = 0; k < nb; k++)
+            reversed[k] = bptr[nb - 1 - k];
+        double *v_out = v_rows + (n_frames - 1 - hi) * w;
+        if (w <= HMM_MAX_PADDED) {
+            hmm_backward_block_small(cur, transmat_t, reversed, nb,
+                                     beta_rows + (n_frames - 2 - hi) * w, v_out, w);
+            continue;
+        }
+        for (k = 0; k < nb; k++) {
+            hmm_matvec(cur, transmat_t, nxt, n, w);
+            if (beta_rows != NULL)
+                hmm_copy(beta_rows + (n_frames - 2 - hi + k) * w, nxt, w);
+            hmm_copy(cur, nxt, w);
+            const double s = hmm_mul_sum(cur, reversed[k], w);
+            if (s < HMM_RESCALE_BELOW)
+                hmm_rescale(cur, s, w);
+            hmm_copy(v_out + k * w, cur, w);
+        }
+    }
+    if (beta_rows != NULL)   /* beta_0 = v_1 A^T */
+        hmm_matvec(cur, transmat_t, beta_rows + (n_frames - 2) * w, n, w);
+    return 1;
+}
+
+HMM_MULTIVERSION
+static int hmm_backward_rows(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+                             const double *restrict transmat_t,  /* IN (w, w) padded */
+                             const double *restrict log_endprob, /* IN (N,) */
+                             double *restrict v_rows,            /* OUT (T - 1, w) */
+                             double *restrict beta_rows,         /* OUT (T - 1, w), or NULL (w > 16) */
+                             double *restrict work)              /* hmm_scaled_work_size(n) */
+{
+#define HMM_BACKWARD_W(W) hmm_backward_rows_impl(frames, n_frames, n, W, transmat_t, \
+                                                 log_endprob, v_rows, beta_rows, work)
+    HMM_BY_STRIDE(n, HMM_BACKWARD_W)
+#undef HMM_BACKWARD_W
+}
+
+/* Frames t0 .. t1 - 1 (t1 <= T - 1): alpha rows of post become posteriors, and
+ * when xi_sums is not NULL the transition sums of these frames are added to
+ * it, and gamma_0 to start_counts if t0 == 0. The frames go in blocks that
+ * end at t1, latest first, as in the one-thread kernel. */
+static inline __attribute__((always_inline)) void
+hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t0,
+                 ptrdiff_t t1, const double *restrict transmat,
+                 const double *restrict transmat_t, const double *restrict v_rows,
+                 const double *restrict beta_rows, double *restrict post,
+                 double *restrict start_counts, double *restrict xi_sums,
+                 double *restrict work, hmm_dgemm_t dgemm)
+{
+    double *p_rows = work;                          /* HMM_BLOCK x w */
+    double *arow = p_rows + HMM_BLOCK * w;          /* w */
+    double *block_beta = arow + w;                  /* HMM_BLOCK x w, when beta_rows is NULL */
+    ptrdiff_t i, k;
+
+    for (i = n; i < w; i++)
+        arow[i] = 0.0;
+    for (ptrdiff_t hi = t1 - 1; hi >= t0; hi -= HMM_BLOCK) {
+        const ptrdiff_t nb = hi - t0 + 1 < HMM_BLOCK ? hi - t0 + 1 : HMM_BLOCK;
+        /* v_{t+1} for t = hi, hi - 1, ...: consecutive rows from index T-2-hi */
+        const double *v_block = v_rows + (n_frames - 2 - hi) * w;
+        if (beta_rows == NULL) {   /* beta_t = A v_{t+1} for the block */
+            if (dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+                /* column-major: beta(w x nb) = A(w x w) V(w x nb); row-major A is A^T */
+                char tr = 'T', no = 'N';
+                int mm = (int)w, kk = (int)nb;
+                double one = 1.0, zero = 0.0;
+                dgemm(&tr, &no, &mm, &kk, &mm, &one, (double *)transmat, &mm,
+                      (double *)v_block, &mm, &zero, block_beta, &mm);
+            } else {
+                for (k = 0; k < nb; k++)
+                    hmm_matvec(v_block + k * w, transmat_t, block_beta + k * w, n, w);
+            }
+        }
+        for (k = 0; k < nb; k++) {   /* frame t = hi - k */
+            double *restrict a = post + (hi - k) * n;
+            const double *restrict beta = beta_rows != NULL
+                ? beta_rows + (n_frames - 2 - (hi - k)) * w : block_beta + k * w;
+            hmm_copy(arow, a, n);
+            const double inv_z = 1.0 / hmm_dot(arow, beta, w);
+            for (i = 0; i < w; i++)
+                p_rows[k * w + i] = arow[i] * inv_z;
+            for (i = 0; i < n; i++)
+                a[i] = arow[i] * beta[i] * inv_z;
+        }
+        if (xi_sums != NULL)
+            hmm_xi_flush(p_rows, v_block, nb, xi_sums, n, w, dgemm);
+    }
+    if (xi_sums != NULL && t0 == 0)
+        for (i = 0; i < n; i++)
+            start_counts[i] += post[i];
+}
+
+#define HMM_COMBINE_W(W) hmm_combine_impl(n_frames, n, W, t0, t1, transmat, transmat_t, \
+                                          v_rows, beta_rows, post, start_counts, xi_sums, \
+                                          work, dgemm)
+HMM_MULTIVERSION
+static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
+                        const double *restrict transmat,   /* IN (w, w) padded */
+                        const double *restrict transmat_t, /* IN its transpose */
+                        const double *restrict v_rows,     /* IN hmm_backward_rows */
+                        const double *restrict beta_rows,  /* IN hmm_backward_rows, or NULL */
+                        double *restrict post,             /* IN alpha, OUT gamma (T, N) */
+                        double *restrict start_counts,     /* OUT (N,) accumulated */
+                        double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
+                        double *restrict work,             /* hmm_scaled_work_size(n) */
+                        hmm_dgemm_t dgemm)                 /* or NULL */
+{
+    switch (hmm_stride(n)) {
+    case 4: HMM_COMBINE_W(4); return;
+    case 8: HMM_COMBINE_W(8); return;
+    case HMM_MAX_PADDED: HMM_COMBINE_W(HMM_MAX_PADDED); return;
+    default: HMM_COMBINE_W(n); return;
+    }
+}
+#undef HMM_COMBINE_W
+
+#endif
