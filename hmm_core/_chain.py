@@ -121,7 +121,7 @@ class ChainParams:
             table, index = split(log_frameprob)
             _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
                            self.log_endprob, out,
-                           _threads(n_threads, offsets, self.n_components), index)
+                           _scaled_threads(n_threads, offsets, self.n_components), index)
             return out
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
@@ -304,7 +304,7 @@ def _threads(n_threads, bounds, n_components, n_frames=None):
 
 
 def _scaled_threads(n_threads, offsets, n_components):
-    """Threads for the scaled posteriors: a lone long sequence runs its forward
+    """Threads for the scaled kernels: a lone long sequence runs its forward
     and backward passes at once on two (see ``_split.h``)."""
     wanted = effective_n_threads(n_threads)
     if _scaled.uses_split(offsets, n_components, wanted):

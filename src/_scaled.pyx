@@ -15,7 +15,7 @@ import threading
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, log
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm
 
@@ -49,6 +49,12 @@ cdef extern from "_split.h" nogil:
     int hmm_backward_rows(const hmm_frames* frames, Py_ssize_t n_frames, Py_ssize_t n,
                           const double* transmat_t, const double* log_endprob,
                           double* v_rows, double* beta_rows, double* work)
+    double hmm_forward_to(const hmm_frames* frames, Py_ssize_t m, Py_ssize_t n,
+                          const double* log_startprob, const double* transmat, double* out,
+                          double* work)
+    double hmm_backward_to(const hmm_frames* frames, Py_ssize_t n_frames, Py_ssize_t m,
+                           Py_ssize_t n, const double* transmat_t, const double* log_endprob,
+                           double* out, double* work)
     void hmm_combine(Py_ssize_t n_frames, Py_ssize_t n, Py_ssize_t t0, Py_ssize_t t1,
                      const double* transmat, const double* transmat_t,
                      const double* v_rows, const double* beta_rows, double* post,
@@ -57,7 +63,8 @@ cdef extern from "_split.h" nogil:
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
 GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
 # With two threads or more, a lone sequence of at least this many frames gets
-# its forward and backward passes on two threads at once (see _split.h),
+# its forward and backward passes on two threads at once (see _split.h): for
+# the likelihood each covers half of the frames, for the posteriors all of them;
 # unless the backward rows would take more than SPLIT_MAX_BYTES. (On one thread
 # the one-pass kernel is faster; the two agree to rounding, and the posteriors
 # of up to 16 states bit for bit.)
@@ -141,6 +148,31 @@ cdef double _posteriors_one(_Source src, Py_ssize_t start, Py_ssize_t n_frames,
     return hmm_scaled_posteriors(&f, n_frames, src.n, log_startprob, transmat, transmat_t,
                                  log_endprob, post, start_counts, xi_sums, end_counts,
                                  work, gemm)
+
+
+cdef double _loglik_split(_Source src, Py_ssize_t n_frames, const double* log_startprob,
+                          const double* transmat, const double* transmat_t,
+                          const double* log_endprob, double* alpha_m, double* beta_m,
+                          double* work0, double* work1, int n_threads) noexcept nogil:
+    """log P(x) of one sequence as log(alpha_m . beta_m), the two vectors
+    computed at once from either end (m the middle frame)."""
+    cdef hmm_frames f = src.at(0)
+    cdef Py_ssize_t n = src.n, job, j, m = (n_frames - 1) // 2
+    cdef double scale[2]
+    cdef double dot = 0.0
+    for job in prange(2, schedule="static", chunksize=1, num_threads=n_threads):
+        if job == 0:
+            scale[0] = hmm_forward_to(&f, m, n, log_startprob, transmat, alpha_m, work0)
+        else:
+            scale[1] = hmm_backward_to(&f, n_frames, m, n, transmat_t, log_endprob, beta_m,
+                                       work1)
+    if scale[0] == -INFINITY or scale[1] == -INFINITY:
+        return -INFINITY
+    for j in range(n):
+        dot += alpha_m[j] * beta_m[j]
+    if dot <= 0.0:
+        return -INFINITY
+    return scale[0] + scale[1] + log(dot)
 
 
 cdef double _posteriors_split(_Source src, Py_ssize_t n_frames,
@@ -268,11 +300,19 @@ def loglik(
     cdef _Source src
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work, transmat_p
+    cdef double[:, ::1] work, transmat_p, transmat_t
     n_threads = max(1, n_threads)
-    src, transmat_p, _, work = _setup(log_frameprob, index, offsets, log_startprob, transmat,
-                                      log_endprob, n_threads)
+    src, transmat_p, transmat_t, work = _setup(log_frameprob, index, offsets, log_startprob,
+                                               transmat, log_endprob, n_threads)
     check_length(out.shape[0], n_seq, "out")
+    cdef double[:, ::1] vectors
+    if uses_split(offsets, src.n, n_threads):
+        vectors = np.empty((2, hmm_stride(src.n)))
+        with nogil:
+            out[0] = _loglik_split(src, offsets[1], &log_startprob[0], &transmat_p[0, 0],
+                                   &transmat_t[0, 0], &log_endprob[0], &vectors[0, 0],
+                                   &vectors[1, 0], &work[0, 0], &work[1, 0], 2)
+        return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
             out[s] = _forward_one(src, offsets[s], offsets[s + 1] - offsets[s],

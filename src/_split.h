@@ -220,4 +220,143 @@ static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t
 }
 #undef HMM_COMBINE_W
 
+/* ---- The likelihood of one long sequence on two threads: for any m,
+ * P(x) = alpha_m . beta_m, so one thread runs the forward pass over frames
+ * 0 .. m while the other runs the backward pass over frames T-1 .. m+1. Each
+ * gives its vector (scaled, w wide) and returns the log of its scale. */
+
+/* Neumaier sum: *total + *comp += the shifts of nb frames. */
+static inline void hmm_add_shifts(const double *shift, ptrdiff_t nb, double *total,
+                                  double *comp)
+{
+    double block_sum = 0.0;
+    for (ptrdiff_t k = 0; k < nb; k++)
+        block_sum += shift[k];
+    const double sum = *total + block_sum;
+    *comp += fabs(*total) >= fabs(block_sum) ? (*total - sum) + block_sum
+                                             : (block_sum - sum) + *total;
+    *total = sum;
+}
+
+/* The steps of frames bptr[0 .. nb-1] in order: cur = (cur M) * b, rescaled;
+ * returns the power of two taken out. */
+static inline __attribute__((always_inline)) long
+hmm_steps(double *restrict cur, double *restrict nxt, const double *restrict mat,
+          const double **bptr, ptrdiff_t nb, ptrdiff_t n, const ptrdiff_t w)
+{
+    if (w <= HMM_MAX_PADDED)
+        return hmm_forward_block_small(cur, mat, bptr, nb, NULL, n, w);
+    long exponent = 0;
+    for (ptrdiff_t k = 0; k < nb; k++) {
+        hmm_matvec(cur, mat, nxt, n, w);
+        const double s = hmm_mul_sum(nxt, bptr[k], w);
+        if (s < HMM_RESCALE_BELOW)
+            exponent += hmm_rescale(nxt, s, w);
+        hmm_copy(cur, nxt, w);
+    }
+    return exponent;
+}
+
+/* out = alpha_m * exp(-returned value), frames 0 .. m (m >= 1); -inf if impossible. */
+static inline __attribute__((always_inline)) double
+hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdiff_t w,
+                    const double *restrict log_startprob, const double *restrict transmat,
+                    double *restrict out, double *restrict work)
+{
+    double *b = work;
+    double *shift = work + HMM_BLOCK * w;
+    double *cur = shift + HMM_BLOCK;
+    double *nxt = cur + w;
+    const double *bptr[HMM_BLOCK];
+    double total, comp = 0.0;
+    long exponent = 0;
+    ptrdiff_t j;
+
+    const double *first = hmm_log_row(frames, 0, n);
+    for (j = 0; j < n; j++)
+        cur[j] = log_startprob[j] + first[j];
+    total = hmm_max(cur, n);
+    if (total == -__builtin_inf())
+        return total;
+    for (j = 0; j < n; j++)
+        cur[j] = hmm_exp1(cur[j] - total);
+    for (j = n; j < w; j++)
+        cur[j] = 0.0;
+    for (ptrdiff_t t = 1; t <= m; t += HMM_BLOCK) {
+        const ptrdiff_t nb = m + 1 - t < HMM_BLOCK ? m + 1 - t : HMM_BLOCK;
+        if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
+            return -__builtin_inf();
+        hmm_add_shifts(shift, nb, &total, &comp);
+        exponent += hmm_steps(cur, nxt, transmat, bptr, nb, n, w);
+    }
+    hmm_copy(out, cur, w);
+    return (total + comp) + (double)exponent * 0.69314718055994530942;
+}
+
+/* out = beta_m * exp(-returned value), frames T-1 .. m+1 (m <= T-2); -inf if impossible. */
+static inline __attribute__((always_inline)) double
+hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
+                     const ptrdiff_t w, const double *restrict transmat_t,
+                     const double *restrict log_endprob, double *restrict out,
+                     double *restrict work)
+{
+    double *b = work;
+    double *shift = work + HMM_BLOCK * w;
+    double *cur = shift + HMM_BLOCK;
+    double *nxt = cur + w;
+    const double *bptr[HMM_BLOCK], *reversed[HMM_BLOCK];
+    double total, comp = 0.0;
+    long exponent = 0;
+    ptrdiff_t j, k;
+
+    const double *final = hmm_log_row(frames, n_frames - 1, n);
+    for (j = 0; j < n; j++)
+        cur[j] = final[j] + log_endprob[j];
+    total = hmm_max(cur, n);
+    if (total == -__builtin_inf())
+        return total;
+    for (j = 0; j < n; j++)
+        cur[j] = hmm_exp1(cur[j] - total);
+    for (j = n; j < w; j++)
+        cur[j] = 0.0;
+    for (ptrdiff_t hi = n_frames - 2; hi >= m + 1; hi -= HMM_BLOCK) {
+        const ptrdiff_t lo = hi - HMM_BLOCK + 1 < m + 1 ? m + 1 : hi - HMM_BLOCK + 1;
+        const ptrdiff_t nb = hi - lo + 1;
+        if (!hmm_frame_block(frames, lo, nb, n, w, b, shift, bptr))
+            return -__builtin_inf();
+        for (k = 0; k < nb; k++)
+            reversed[k] = bptr[nb - 1 - k];
+        hmm_add_shifts(shift, nb, &total, &comp);
+        exponent += hmm_steps(cur, nxt, transmat_t, reversed, nb, n, w);
+    }
+    hmm_matvec(cur, transmat_t, out, n, w);   /* beta_m = v_{m+1} A^T */
+    return (total + comp) + (double)exponent * 0.69314718055994530942;
+}
+
+HMM_MULTIVERSION
+static double hmm_forward_to(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
+                             const double *restrict log_startprob,
+                             const double *restrict transmat,   /* IN (w, w) padded */
+                             double *restrict out,              /* OUT (w,) */
+                             double *restrict work)             /* hmm_scaled_work_size(n) */
+{
+#define HMM_TO_W(W) hmm_forward_to_impl(frames, m, n, W, log_startprob, transmat, out, work)
+    HMM_BY_STRIDE(n, HMM_TO_W)
+#undef HMM_TO_W
+}
+
+HMM_MULTIVERSION
+static double hmm_backward_to(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m,
+                              ptrdiff_t n,
+                              const double *restrict transmat_t,  /* IN (w, w) padded */
+                              const double *restrict log_endprob, /* IN (N,) */
+                              double *restrict out,               /* OUT (w,) */
+                              double *restrict work)              /* hmm_scaled_work_size(n) */
+{
+#define HMM_TO_W(W) hmm_backward_to_impl(frames, n_frames, m, n, W, transmat_t, log_endprob, \
+                                         out, work)
+    HMM_BY_STRIDE(n, HMM_TO_W)
+#undef HMM_TO_W
+}
+
 #endif

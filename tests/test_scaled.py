@@ -282,6 +282,11 @@ def test_lone_long_sequence_on_two_threads(n, length):
         ll, post = scaled.posteriors(source, offsets, n_threads=2)
         np.testing.assert_array_equal(post, two["posteriors"])
         np.testing.assert_array_equal(ll, two["loglik"])
+        # the likelihood alone: forward and backward halves meeting in the middle
+        np.testing.assert_allclose(scaled.loglik(source, offsets, n_threads=2),
+                                   ref["loglik"], rtol=RTOL)
+        np.testing.assert_allclose(scaled.loglik(source, offsets, n_threads=2),
+                                   scaled.loglik(source, offsets, n_threads=1), rtol=1e-13)
 
 
 def test_lone_long_impossible_sequence_on_two_threads():
@@ -292,5 +297,13 @@ def test_lone_long_impossible_sequence_on_two_threads():
     scaled, _ = _both(startprob, transmat, None)
     stats = scaled.estep(frames, _offsets([5000]), n_threads=2)
     assert stats["loglik"][0] == -np.inf
+    assert scaled.loglik(frames, _offsets([5000]), n_threads=2)[0] == -np.inf
+    # possible frames, but no state that may end the sequence is reachable at the end
+    endprob = np.array([0.0, 0.0, 0.0, 0.0, 0.5])
+    ends = ChainParams(startprob, transmat * (1 - endprob)[:, None], endprob, sparse=False)
+    frames[3001] = 0.0
+    frames[-1, 4] = -np.inf
+    assert ends.loglik(frames, _offsets([5000]), n_threads=2)[0] == -np.inf
+    assert ends.loglik(frames, _offsets([5000]), n_threads=1)[0] == -np.inf
     assert np.all(stats["posteriors"] == 0.0)
     assert not any(np.isnan(v).any() for v in stats.values())
