@@ -3,6 +3,10 @@ from numpy.typing import NDArray
 
 MIN_TRANSITION: float
 GEMM_MIN_STATES: int
+SPLIT_MIN_FRAMES: int
+SPLIT_MAX_BYTES: int
+
+def uses_split(offsets: NDArray[np.int64], n_components: int, n_threads: int = ...) -> bool: ...
 
 def loglik(
     log_frameprob: NDArray[np.float64],
