@@ -274,11 +274,14 @@ static inline double hmm_close(double *restrict v, const double *restrict log_en
 /* The steps of one block of nb frames for w <= HMM_MAX_PADDED, with the
  * forward vector held in registers from step to step (no store and reload on
  * the recurrence); transmat is w x w here, zero past row and column n.
- * Returns the power of two taken out by rescaling. */
+ * Step k stores the new vector's first row_stride entries to rows + k *
+ * row_stride and, when pre_rows is not NULL, the product before the frame
+ * factor (w wide) to pre_rows + k * w. Returns the power of two taken out by
+ * rescaling. (The backward pass of _split.h is this step run with A^T.) */
 static inline __attribute__((always_inline)) long
 hmm_forward_block_small(double *restrict cur, const double *restrict a,
-                        const double **bptr, ptrdiff_t nb, double *restrict alpha_rows,
-                        ptrdiff_t n, const ptrdiff_t w)
+                        const double **bptr, ptrdiff_t nb, double *restrict rows,
+                        ptrdiff_t row_stride, double *restrict pre_rows, const ptrdiff_t w)
 {
     const ptrdiff_t nv = w / 4;
     const hmm_v4 zero = {0.0, 0.0, 0.0, 0.0};
@@ -301,7 +304,10 @@ hmm_forward_block_small(double *restrict cur, const double *restrict a,
             }
         }
         for (v = 0; v < nv; v++) {
-            c[v] = (acc0[v] + acc1[v]) * hmm_load4(bptr[k] + 4 * v);
+            const hmm_v4 pre = acc0[v] + acc1[v];
+            if (pre_rows != NULL)
+                *(hmm_v4 *)(pre_rows + k * w + 4 * v) = pre;
+            c[v] = pre * hmm_load4(bptr[k] + 4 * v);
             sum += c[v];
         }
         const double s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
@@ -313,16 +319,71 @@ hmm_forward_block_small(double *restrict cur, const double *restrict a,
                 c[v] *= f;
             exponent += e;
         }
-        if (alpha_rows != NULL) {
+        if (rows != NULL) {
             double row[HMM_MAX_PADDED];
             for (v = 0; v < nv; v++)
                 *(hmm_v4 *)(row + 4 * v) = c[v];
-            hmm_copy(alpha_rows + k * n, row, n);
+            hmm_copy(rows + k * row_stride, row, row_stride);
         }
     }
     for (v = 0; v < nv; v++)
         *(hmm_v4 *)(cur + 4 * v) = c[v];
     return exponent;
+}
+
+/* Neumaier sum: *total + *comp += the shifts of nb frames. */
+static inline void hmm_add_shifts(const double *shift, ptrdiff_t nb, double *total,
+                                  double *comp)
+{
+    double block_sum = 0.0;
+    for (ptrdiff_t k = 0; k < nb; k++)
+        block_sum += shift[k];
+    const double sum = *total + block_sum;
+    *comp += fabs(*total) >= fabs(block_sum) ? (*total - sum) + block_sum
+                                             : (block_sum - sum) + *total;
+    *total = sum;
+}
+
+/* The steps of frames bptr[0 .. nb-1] in order: cur = (cur M) * b, rescaled,
+ * each new vector's first n entries stored to rows + k * n when rows is not
+ * NULL; returns the power of two taken out. */
+static inline __attribute__((always_inline)) long
+hmm_steps(double *restrict cur, double *restrict nxt, const double *restrict mat,
+          const double **bptr, ptrdiff_t nb, double *restrict rows, ptrdiff_t n,
+          const ptrdiff_t w)
+{
+    if (w <= HMM_MAX_PADDED)
+        return hmm_forward_block_small(cur, mat, bptr, nb, rows, n, NULL, w);
+    long exponent = 0;
+    for (ptrdiff_t k = 0; k < nb; k++) {
+        hmm_matvec(cur, mat, nxt, n, w);
+        const double s = hmm_mul_sum(nxt, bptr[k], w);
+        if (s < HMM_RESCALE_BELOW)
+            exponent += hmm_rescale(nxt, s, w);
+        if (rows != NULL)
+            hmm_copy(rows + k * n, nxt, n);
+        hmm_copy(cur, nxt, w);
+    }
+    return exponent;
+}
+
+/* cur = exp(x + y - m), zero-padded to w, for m = max(x + y), which is
+ * returned (-inf: every entry impossible, cur left unscaled). The first and
+ * last frames of a sequence, done in log space. */
+static inline double hmm_exp_start(double *restrict cur, const double *restrict x,
+                                   const double *restrict y, ptrdiff_t n, const ptrdiff_t w)
+{
+    ptrdiff_t j;
+    for (j = 0; j < n; j++)
+        cur[j] = x[j] + y[j];
+    const double m = hmm_max(cur, n);
+    if (m == -__builtin_inf())
+        return m;
+    for (j = 0; j < n; j++)
+        cur[j] = hmm_exp1(cur[j] - m);
+    for (j = n; j < w; j++)
+        cur[j] = 0.0;
+    return m;
 }
 
 /* The forward pass of one sequence, for a stride w fixed at compile time. */
@@ -336,11 +397,10 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
     double *shift = work + HMM_BLOCK * w;
     double *cur = shift + HMM_BLOCK;
     double *nxt = cur + w;
-    double *tmp;
     const double *bptr[HMM_BLOCK];
     double total, comp = 0.0;   /* Neumaier sum of the frame shifts */
     long exponent = 0;
-    ptrdiff_t t, k, j, nb;
+    ptrdiff_t t, j, nb;
 
     /* Frame 0 in log space: the start probabilities have no lower bound. */
     const double *first = hmm_log_row(frames, 0, n);
@@ -362,29 +422,9 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
         nb = n_frames - 1 - t < HMM_BLOCK ? n_frames - 1 - t : HMM_BLOCK;
         if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
             return -__builtin_inf();
-        double block_sum = 0.0;
-        for (k = 0; k < nb; k++)
-            block_sum += shift[k];
-        const double sum = total + block_sum;
-        comp += fabs(total) >= fabs(block_sum) ? (total - sum) + block_sum
-                                               : (block_sum - sum) + total;
-        total = sum;
-        if (w <= HMM_MAX_PADDED) {
-            exponent += hmm_forward_block_small(cur, transmat, bptr, nb,
-                                                alpha != NULL ? alpha + t * n : NULL, n, w);
-            continue;
-        }
-        for (k = 0; k < nb; k++) {
-            hmm_matvec(cur, transmat, nxt, n, w);
-            const double s = hmm_mul_sum(nxt, bptr[k], w);
-            if (s < HMM_RESCALE_BELOW)
-                exponent += hmm_rescale(nxt, s, w);
-            if (alpha != NULL)
-                hmm_copy(alpha + (t + k) * n, nxt, n);
-            tmp = cur;
-            cur = nxt;
-            nxt = tmp;
-        }
+        hmm_add_shifts(shift, nb, &total, &comp);
+        exponent += hmm_steps(cur, nxt, transmat, bptr, nb,
+                              alpha != NULL ? alpha + t * n : NULL, n, w);
     }
 
     /* Last frame in log space, so the end probabilities need no bound either;

@@ -14,55 +14,6 @@
 
 #include "_scaled.h"
 
-/* The backward steps of one block of nb frames (latest first) for w <= 16,
- * the vector in registers as in hmm_forward_block_small: from c = v_{t+1},
- * beta_t = c A^T is stored to beta_out, then c = beta_t * b_t (rescaled) = v_t
- * to v_out; rows of stride w, advancing by one row per step. */
-static inline __attribute__((always_inline)) void
-hmm_backward_block_small(double *restrict cur, const double *restrict a_t,
-                         const double **bptr, ptrdiff_t nb, double *restrict beta_out,
-                         double *restrict v_out, const ptrdiff_t w)
-{
-    const ptrdiff_t nv = w / 4;
-    const hmm_v4 zero = {0.0, 0.0, 0.0, 0.0};
-    hmm_v4 c[HMM_MAX_PADDED / 4];
-    ptrdiff_t v, i, k;
-    for (v = 0; v < nv; v++)
-        c[v] = hmm_load4(cur + 4 * v);
-    for (k = 0; k < nb; k++) {
-        hmm_v4 acc0[HMM_MAX_PADDED / 4], acc1[HMM_MAX_PADDED / 4], sum = zero;
-        for (v = 0; v < nv; v++) {
-            acc0[v] = zero;
-            acc1[v] = zero;
-        }
-        for (i = 0; i < w; i += 2) {
-            const double x0 = c[i / 4][i % 4], x1 = c[(i + 1) / 4][(i + 1) % 4];
-            for (v = 0; v < nv; v++) {
-                acc0[v] += x0 * hmm_load4(a_t + i * w + 4 * v);
-                acc1[v] += x1 * hmm_load4(a_t + (i + 1) * w + 4 * v);
-            }
-        }
-        for (v = 0; v < nv; v++) {
-            const hmm_v4 beta = acc0[v] + acc1[v];
-            *(hmm_v4 *)(beta_out + k * w + 4 * v) = beta;
-            c[v] = beta * hmm_load4(bptr[k] + 4 * v);
-            sum += c[v];
-        }
-        const double s = (sum[0] + sum[1]) + (sum[2] + sum[3]);
-        if (s < HMM_RESCALE_BELOW) {
-            int e;
-            frexp(s, &e);
-            const double f = ldexp(1.0, -e);
-            for (v = 0; v < nv; v++)
-                c[v] *= f;
-        }
-        for (v = 0; v < nv; v++)
-            *(hmm_v4 *)(v_out + k * w + 4 * v) = c[v];
-    }
-    for (v = 0; v < nv; v++)
-        *(hmm_v4 *)(cur + 4 * v) = c[v];
-}
-
 /* The backward pass of one sequence, rows of stride w, latest frame first:
  * v_rows[j] = v_{T-1-j} and beta_rows[j] = beta_{T-2-j} for j = 0 .. T-2, every
  * row a positive multiple of the true vector, and beta_t = v_{t+1} A^T exactly
@@ -82,19 +33,12 @@ hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n
     double *cur = shift + HMM_BLOCK;
     double *nxt = cur + w;
     const double *bptr[HMM_BLOCK], *reversed[HMM_BLOCK];
-    ptrdiff_t j, k;
+    ptrdiff_t k;
 
     /* v_{T-1} = exp(log_frameprob + log_end), relative to its max */
-    const double *final = hmm_log_row(frames, n_frames - 1, n);
-    for (j = 0; j < n; j++)
-        cur[j] = final[j] + log_endprob[j];
-    const double m = hmm_max(cur, n);
-    if (m == -__builtin_inf())
+    if (hmm_exp_start(cur, log_endprob, hmm_log_row(frames, n_frames - 1, n), n, w)
+        == -__builtin_inf())
         return 0;
-    for (j = 0; j < n; j++)
-        cur[j] = hmm_exp1(cur[j] - m);
-    for (j = n; j < w; j++)
-        cur[j] = 0.0;
     hmm_copy(v_rows, cur, w);
 
     /* frames T-2 down to 1, a block of up to HMM_BLOCK at a time */
@@ -107,8 +51,8 @@ hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n
             reversed[k] = bptr[nb - 1 - k];
         double *v_out = v_rows + (n_frames - 1 - hi) * w;
         if (w <= HMM_MAX_PADDED) {
-            hmm_backward_block_small(cur, transmat_t, reversed, nb,
-                                     beta_rows + (n_frames - 2 - hi) * w, v_out, w);
+            hmm_forward_block_small(cur, transmat_t, reversed, nb, v_out, w,
+                                    beta_rows + (n_frames - 2 - hi) * w, w);
             continue;
         }
         for (k = 0; k < nb; k++) {
@@ -225,38 +169,6 @@ static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t
  * 0 .. m while the other runs the backward pass over frames T-1 .. m+1. Each
  * gives its vector (scaled, w wide) and returns the log of its scale. */
 
-/* Neumaier sum: *total + *comp += the shifts of nb frames. */
-static inline void hmm_add_shifts(const double *shift, ptrdiff_t nb, double *total,
-                                  double *comp)
-{
-    double block_sum = 0.0;
-    for (ptrdiff_t k = 0; k < nb; k++)
-        block_sum += shift[k];
-    const double sum = *total + block_sum;
-    *comp += fabs(*total) >= fabs(block_sum) ? (*total - sum) + block_sum
-                                             : (block_sum - sum) + *total;
-    *total = sum;
-}
-
-/* The steps of frames bptr[0 .. nb-1] in order: cur = (cur M) * b, rescaled;
- * returns the power of two taken out. */
-static inline __attribute__((always_inline)) long
-hmm_steps(double *restrict cur, double *restrict nxt, const double *restrict mat,
-          const double **bptr, ptrdiff_t nb, ptrdiff_t n, const ptrdiff_t w)
-{
-    if (w <= HMM_MAX_PADDED)
-        return hmm_forward_block_small(cur, mat, bptr, nb, NULL, n, w);
-    long exponent = 0;
-    for (ptrdiff_t k = 0; k < nb; k++) {
-        hmm_matvec(cur, mat, nxt, n, w);
-        const double s = hmm_mul_sum(nxt, bptr[k], w);
-        if (s < HMM_RESCALE_BELOW)
-            exponent += hmm_rescale(nxt, s, w);
-        hmm_copy(cur, nxt, w);
-    }
-    return exponent;
-}
-
 /* out = alpha_m * exp(-returned value), frames 0 .. m (m >= 1); -inf if impossible. */
 static inline __attribute__((always_inline)) double
 hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdiff_t w,
@@ -270,24 +182,16 @@ hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const pt
     const double *bptr[HMM_BLOCK];
     double total, comp = 0.0;
     long exponent = 0;
-    ptrdiff_t j;
 
-    const double *first = hmm_log_row(frames, 0, n);
-    for (j = 0; j < n; j++)
-        cur[j] = log_startprob[j] + first[j];
-    total = hmm_max(cur, n);
+    total = hmm_exp_start(cur, log_startprob, hmm_log_row(frames, 0, n), n, w);
     if (total == -__builtin_inf())
         return total;
-    for (j = 0; j < n; j++)
-        cur[j] = hmm_exp1(cur[j] - total);
-    for (j = n; j < w; j++)
-        cur[j] = 0.0;
     for (ptrdiff_t t = 1; t <= m; t += HMM_BLOCK) {
         const ptrdiff_t nb = m + 1 - t < HMM_BLOCK ? m + 1 - t : HMM_BLOCK;
         if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
             return -__builtin_inf();
         hmm_add_shifts(shift, nb, &total, &comp);
-        exponent += hmm_steps(cur, nxt, transmat, bptr, nb, n, w);
+        exponent += hmm_steps(cur, nxt, transmat, bptr, nb, NULL, n, w);
     }
     hmm_copy(out, cur, w);
     return (total + comp) + (double)exponent * 0.69314718055994530942;
@@ -307,18 +211,11 @@ hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, 
     const double *bptr[HMM_BLOCK], *reversed[HMM_BLOCK];
     double total, comp = 0.0;
     long exponent = 0;
-    ptrdiff_t j, k;
+    ptrdiff_t k;
 
-    const double *final = hmm_log_row(frames, n_frames - 1, n);
-    for (j = 0; j < n; j++)
-        cur[j] = final[j] + log_endprob[j];
-    total = hmm_max(cur, n);
+    total = hmm_exp_start(cur, log_endprob, hmm_log_row(frames, n_frames - 1, n), n, w);
     if (total == -__builtin_inf())
         return total;
-    for (j = 0; j < n; j++)
-        cur[j] = hmm_exp1(cur[j] - total);
-    for (j = n; j < w; j++)
-        cur[j] = 0.0;
     for (ptrdiff_t hi = n_frames - 2; hi >= m + 1; hi -= HMM_BLOCK) {
         const ptrdiff_t lo = hi - HMM_BLOCK + 1 < m + 1 ? m + 1 : hi - HMM_BLOCK + 1;
         const ptrdiff_t nb = hi - lo + 1;
@@ -327,7 +224,7 @@ hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, 
         for (k = 0; k < nb; k++)
             reversed[k] = bptr[nb - 1 - k];
         hmm_add_shifts(shift, nb, &total, &comp);
-        exponent += hmm_steps(cur, nxt, transmat_t, reversed, nb, n, w);
+        exponent += hmm_steps(cur, nxt, transmat_t, reversed, nb, NULL, n, w);
     }
     hmm_matvec(cur, transmat_t, out, n, w);   /* beta_m = v_{m+1} A^T */
     return (total + comp) + (double)exponent * 0.69314718055994530942;

@@ -27,6 +27,7 @@ __all__ = [
     "broadcast_prior",
     "check_covariance_type",
     "check_covars",
+    "check_n_features",
     "check_observations",
     "data_covariance",
     "floor_covars",
@@ -48,6 +49,27 @@ def check_covariance_type(value) -> str:
     if value not in COVARIANCE_TYPES:
         raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}, got {value!r}")
     return value
+
+
+def check_n_features(X: np.ndarray, n_features: int | None, name: str = "X") -> np.ndarray:
+    """Return ``X`` (2-D) if it has ``n_features`` columns (or that is not known yet).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_features : int or None
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    ndarray
+        ``X`` itself.
+    """
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features but the model has "
+                         f"n_features={n_features}")
+    return X
 
 
 def check_observations(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
@@ -75,9 +97,7 @@ def check_observations(X, n_features: int | None = None, name: str = "X") -> np.
         raise ValueError(f"{name} is empty: got shape {arr.shape}")
     if np.isinf(arr).any():
         raise ValueError(f"{name} contains +/-inf; use NaN to mark a missing value")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features but the model has "
-                         f"n_features={n_features}")
+    check_n_features(arr, n_features, name)
     return arr
 
 

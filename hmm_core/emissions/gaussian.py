@@ -10,6 +10,7 @@ from hmm_core.emissions._covariance import (
     broadcast_prior,
     check_covariance_type,
     check_covars,
+    check_n_features,
     check_observations,
     data_covariance,
     floor_covars,
@@ -146,11 +147,7 @@ class GaussianEmission(EmissionModel):
 
     def recheck_X(self, X):
         """Only the number of features: the values of ``X`` were checked by ``check_X``."""
-        n_features = self._known_n_features()
-        if n_features is not None and X.shape[1] != n_features:
-            raise ValueError(f"X has {X.shape[1]} features but the model has "
-                             f"n_features={n_features}")
-        return X
+        return check_n_features(X, self._known_n_features())
 
     def initialize(self, X, n_components, random_state, init_params):
         """k-means means; covariances from the data covariance plus ``min_covar``."""
