@@ -107,8 +107,13 @@ def diag_moments(
         W_use = padded
     cdef double[:, ::1] center_t
     if center is not None:
+        center = np.asarray(center, dtype=float)
+        if center.shape != (n, d):
+            raise ValueError(f"center must have shape {(n, d)}, got {center.shape}")
+        if not np.all(np.isfinite(center)):
+            raise ValueError("center must be finite")
         center_t = np.zeros((d, n4))
-        np.asarray(center_t)[:, :n] = np.asarray(center, dtype=float).T
+        np.asarray(center_t)[:, :n] = center.T
         part = np.zeros((max(n_blocks, 1), 3, d, n4))
         with nogil:
             for b in prange(n_blocks, schedule="static", num_threads=threads):

@@ -114,3 +114,12 @@ def test_one_pass_moments_fall_back_when_digits_cancel():
     for a, b in zip(shifted, plain, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(plain[2], _exact_moments(X, W)[2], rtol=1e-12)
+
+
+def test_moment_centre_is_checked():
+    X, W = np.zeros((4, 3)), np.ones((4, 2))
+    out = [np.empty((2, 3)) for _ in range(3)]
+    with pytest.raises(ValueError, match="center must have shape"):
+        diag_moments(X, W, *out, 1, center=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="center must be finite"):
+        diag_moments(X, W, *out, 1, center=np.full((2, 3), np.nan))
