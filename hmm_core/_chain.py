@@ -119,9 +119,13 @@ class ChainParams:
         out = np.empty(offsets.shape[0] - 1)
         if self.scaled:
             table, index = split(log_frameprob)
-            _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
-                           self.log_endprob, out,
-                           _scaled_threads(n_threads, offsets, self.n_components), index)
+            limit = (_blas_limit(self.n_components)
+                     if _scaled.uses_lockstep(offsets, self.n_components)
+                     else contextlib.nullcontext())
+            with limit:
+                _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
+                               self.log_endprob, out,
+                               _scaled_threads(n_threads, offsets, self.n_components), index)
             return out
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
@@ -273,7 +277,8 @@ class ChainParams:
 
 
 def _blas_limit(n_components):
-    """One BLAS thread while the E-step calls ``dgemm`` from its own loop.
+    """One BLAS thread while the kernels call ``dgemm`` from their own loop
+    (the E-step's transition sums, and every step of the lockstep path).
 
     The products are small (N x N x 64): a threaded BLAS spends more on waking
     its threads than it saves (4.5 s against 1.2 s for a 20,000-step E-step at

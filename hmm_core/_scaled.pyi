@@ -6,7 +6,12 @@ GEMM_MIN_STATES: int
 SPLIT_MIN_FRAMES: int
 SPLIT_MAX_BYTES: int
 
+LOCKSTEP_MIN_STATES: int
+LOCKSTEP_MIN_SEQUENCES: int
+LOCKSTEP_GROUP: int | None
+
 def uses_split(offsets: NDArray[np.int64], n_components: int, n_threads: int = ...) -> bool: ...
+def uses_lockstep(offsets: NDArray[np.int64], n_components: int) -> bool: ...
 
 def loglik(
     log_frameprob: NDArray[np.float64],
@@ -17,6 +22,7 @@ def loglik(
     out: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
+    lockstep: bool | None = ...,
 ) -> None: ...
 def posteriors(
     log_frameprob: NDArray[np.float64],
@@ -28,6 +34,7 @@ def posteriors(
     out_loglik: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
+    lockstep: bool | None = ...,
 ) -> None: ...
 def estep(
     log_frameprob: NDArray[np.float64],
@@ -43,6 +50,7 @@ def estep(
     end_counts: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
+    lockstep: bool | None = ...,
 ) -> None: ...
 def group_sum(
     posteriors: NDArray[np.float64],

@@ -7,7 +7,10 @@ bound in ``_scaled.h``). ``ChainParams`` routes other matrices to the
 log-domain kernels of ``_forward`` and ``_baumwelch``.
 
 Sequences are concatenated along the first axis; ``offsets[s]:offsets[s + 1]``
-are the frames of sequence ``s``; work is parallel over sequences.
+are the frames of sequence ``s``; work is parallel over sequences. Batches of
+larger models advance groups of sequences in lockstep instead, one matrix
+product per step (``_lockstep.h``); a lone long sequence runs its forward and
+backward passes on two threads at once (``_split.h``).
 """
 
 import threading
@@ -60,6 +63,20 @@ cdef extern from "_split.h" nogil:
                      const double* v_rows, const double* beta_rows, double* post,
                      double* start_counts, double* xi_sums, double* work, hmm_dgemm_t dgemm)
 
+cdef extern from "_lockstep.h" nogil:
+    Py_ssize_t hmm_lockstep_work_size(Py_ssize_t g, Py_ssize_t n)
+    void hmm_lockstep_forward(const hmm_frames* base, const int64_t* starts,
+                              const int64_t* lengths, Py_ssize_t g, Py_ssize_t n,
+                              const double* log_startprob, const double* transmat,
+                              const double* log_endprob, double* loglik, double* alpha,
+                              double* work, hmm_dgemm_t dgemm)
+    void hmm_lockstep_backward(const hmm_frames* base, const int64_t* starts,
+                               const int64_t* lengths, Py_ssize_t g, Py_ssize_t n,
+                               const double* transmat, const double* log_endprob,
+                               const double* loglik, double* post, double* start_counts,
+                               double* xi_sums, double* end_counts, double* work,
+                               hmm_dgemm_t dgemm)
+
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
 GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
 # With two threads or more, a lone sequence of at least this many frames gets
@@ -79,6 +96,37 @@ def uses_split(offsets, n_components, n_threads=2):
     n_frames = int(offsets[1] - offsets[0])
     w = hmm_stride(n_components)
     return SPLIT_MIN_FRAMES <= n_frames and 8 * n_frames * w * (1 + (w <= 16)) <= SPLIT_MAX_BYTES
+
+
+# Batches of at least LOCKSTEP_MIN_SEQUENCES sequences of at least
+# LOCKSTEP_MIN_STATES states advance in groups, one dgemm per step (see
+# _lockstep.h). Groups hold about N sequences (between 32 and 128: larger
+# products run faster, measured here, up to where two threads lose their
+# share), and there are at least two when the batch has 64 sequences or more.
+# The groups depend only on the lengths and N, never on the thread count.
+LOCKSTEP_MIN_STATES = 24
+LOCKSTEP_MIN_SEQUENCES = 8
+LOCKSTEP_GROUP = None   # rows per group; None: as above
+
+
+def uses_lockstep(offsets, n_components):
+    """Whether this batch takes the lockstep (matrix-matrix) path."""
+    return (n_components >= LOCKSTEP_MIN_STATES
+            and offsets.shape[0] - 1 >= LOCKSTEP_MIN_SEQUENCES)
+
+
+def _groups(offsets, n_components):
+    """Sequences sorted by decreasing length (stable), and group bounds into
+    that order: (order, starts, lengths, bounds)."""
+    offsets = np.asarray(offsets)
+    lengths = np.diff(offsets)
+    order = np.argsort(-lengths, kind="stable")
+    n_seq = order.shape[0]
+    size = LOCKSTEP_GROUP or min(max(n_components, 32), 128)
+    n_groups = max(-(-n_seq // size), min(2, n_seq // 32))
+    bounds = np.arange(n_groups + 1, dtype=np.int64) * n_seq // n_groups
+    return (order, np.ascontiguousarray(offsets[:-1][order]),
+            np.ascontiguousarray(lengths[order]), bounds)
 
 
 def _padded(matrix):
@@ -286,6 +334,62 @@ def _split_call(_Source src, const int64_t[::1] offsets, const double[::1] log_s
     return loglik
 
 
+def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
+                   const double[:, ::1] transmat, const double[::1] log_endprob,
+                   double[::1] out_loglik, post, start_counts, xi_sums, end_counts,
+                   int n_threads):
+    """The lockstep path of loglik, posteriors (post given) and estep (the
+    sums given too: group part p adds to row p of the caller's chunk sums)."""
+    cdef Py_ssize_t n = src.n
+    order, starts_a, lengths_a, bounds_a = _groups(offsets, n)
+    cdef const int64_t[::1] starts = starts_a
+    cdef const int64_t[::1] lengths = lengths_a
+    cdef const int64_t[::1] bounds = bounds_a
+    cdef Py_ssize_t n_groups = bounds.shape[0] - 1
+    cdef Py_ssize_t group_max = int(np.diff(bounds_a).max())
+    cdef double[:, ::1] work = np.empty((n_threads, hmm_lockstep_work_size(group_max, n)))
+    cdef double[::1] loglik = np.empty(starts.shape[0])
+    cdef double[:, ::1] post_v
+    cdef double[:, ::1] start_v
+    cdef double[:, ::1] end_v
+    cdef double[:, :, ::1] xi_v
+    cdef double* post_p = NULL
+    cdef double* start_p = NULL
+    cdef double* xi_p = NULL
+    cdef double* end_p = NULL
+    cdef hmm_frames base = src.at(0)
+    cdef Py_ssize_t n_parts = n_groups
+    cdef Py_ssize_t part, grp, lo, tid
+    if post is not None:
+        post_v = post
+        post_p = &post_v[0, 0]
+    if xi_sums is not None:
+        start_v, xi_v, end_v = start_counts, xi_sums, end_counts
+        start_p, xi_p, end_p = &start_v[0, 0], &xi_v[0, 0, 0], &end_v[0, 0]
+        n_parts = min(xi_v.shape[0], n_groups)
+    with nogil:
+        for part in prange(n_parts, schedule="dynamic", num_threads=n_threads):
+            tid = threadid()
+            for grp in range(part * n_groups // n_parts, (part + 1) * n_groups // n_parts):
+                lo = bounds[grp]
+                hmm_lockstep_forward(&base, &starts[lo], &lengths[lo], bounds[grp + 1] - lo, n,
+                                     &log_startprob[0], &transmat[0, 0], &log_endprob[0],
+                                     &loglik[lo], post_p, &work[tid, 0], <hmm_dgemm_t> dgemm)
+                if post_p != NULL:
+                    hmm_lockstep_backward(
+                        &base, &starts[lo], &lengths[lo], bounds[grp + 1] - lo, n,
+                        &transmat[0, 0], &log_endprob[0], &loglik[lo], post_p,
+                        start_p + part * n if start_p != NULL else NULL,
+                        xi_p + part * n * n if xi_p != NULL else NULL,
+                        end_p + part * n if end_p != NULL else NULL,
+                        &work[tid, 0], <hmm_dgemm_t> dgemm)
+    np.asarray(out_loglik)[order] = loglik
+
+
+def _lockstep_wanted(lockstep, offsets, n):
+    return uses_lockstep(offsets, n) if lockstep is None else bool(lockstep)
+
+
 def loglik(
     const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
@@ -295,8 +399,10 @@ def loglik(
     double[::1] out,                      # OUT (n_seq,)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
+    lockstep=None,                        # True/False forces the lockstep path on or off
 ):
-    """Per-sequence log-likelihoods; O(N) memory per sequence."""
+    """Per-sequence log-likelihoods; O(N) memory per sequence (per group of
+    sequences on the lockstep path)."""
     cdef _Source src
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
@@ -312,6 +418,10 @@ def loglik(
             out[0] = _loglik_split(src, offsets[1], &log_startprob[0], &transmat_p[0, 0],
                                    &transmat_t[0, 0], &log_endprob[0], &vectors[0, 0],
                                    &vectors[1, 0], &work[0, 0], &work[1, 0], 2)
+        return
+    if _lockstep_wanted(lockstep, offsets, src.n):
+        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out, None, None,
+                       None, None, n_threads)
         return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
@@ -330,6 +440,7 @@ def posteriors(
     double[::1] out_loglik,               # OUT (n_seq,)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
+    lockstep=None,                        # True/False forces the lockstep path on or off
 ):
     """State posteriors for every frame, and per-sequence log-likelihoods."""
     cdef _Source src
@@ -345,6 +456,10 @@ def posteriors(
     if uses_split(offsets, src.n, n_threads):
         out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
                                     log_endprob, out_posteriors, None, None, None, n_threads)
+        return
+    if _lockstep_wanted(lockstep, offsets, src.n):
+        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out_loglik,
+                       out_posteriors, None, None, None, n_threads)
         return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
@@ -368,6 +483,7 @@ def estep(
     double[:, ::1] end_counts,            # OUT (n_chunks, N)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
+    lockstep=None,                        # True/False forces the lockstep path on or off
 ):
     """Posteriors plus expected counts, one set of sums per chunk of sequences.
 
@@ -405,6 +521,11 @@ def estep(
         out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
                                     log_endprob, out_posteriors, start_counts, xi_sums,
                                     end_counts, n_threads)
+        return
+    if _lockstep_wanted(lockstep, offsets, n):
+        # sums per group part, not per chunk (same count or fewer; rows beyond stay zero)
+        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out_loglik,
+                       out_posteriors, start_counts, xi_sums, end_counts, n_threads)
         return
     with nogil:
         for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
