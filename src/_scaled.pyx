@@ -72,10 +72,10 @@ cdef extern from "_lockstep.h" nogil:
                               double* work, hmm_dgemm_t dgemm)
     void hmm_lockstep_backward(const hmm_frames* base, const int64_t* starts,
                                const int64_t* lengths, Py_ssize_t g, Py_ssize_t n,
-                               const double* transmat, const double* log_endprob,
-                               const double* loglik, double* post, double* start_counts,
-                               double* xi_sums, double* end_counts, double* work,
-                               hmm_dgemm_t dgemm)
+                               const double* transmat, const double* transmat_t,
+                               const double* log_endprob, const double* loglik,
+                               double* post, double* start_counts, double* xi_sums,
+                               double* end_counts, double* work, hmm_dgemm_t dgemm)
 
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
 GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
@@ -341,6 +341,7 @@ def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
     """The lockstep path of loglik, posteriors (post given) and estep (the
     sums given too: group part p adds to row p of the caller's chunk sums)."""
     cdef Py_ssize_t n = src.n
+    cdef double[:, ::1] transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
     order, starts_a, lengths_a, bounds_a = _groups(offsets, n)
     cdef const int64_t[::1] starts = starts_a
     cdef const int64_t[::1] lengths = lengths_a
@@ -378,7 +379,8 @@ def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
                 if post_p != NULL:
                     hmm_lockstep_backward(
                         &base, &starts[lo], &lengths[lo], bounds[grp + 1] - lo, n,
-                        &transmat[0, 0], &log_endprob[0], &loglik[lo], post_p,
+                        &transmat[0, 0], &transmat_t[0, 0], &log_endprob[0], &loglik[lo],
+                        post_p,
                         start_p + part * n if start_p != NULL else NULL,
                         xi_p + part * n * n if xi_p != NULL else NULL,
                         end_p + part * n if end_p != NULL else NULL,
