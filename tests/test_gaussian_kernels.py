@@ -123,3 +123,24 @@ def test_moment_centre_is_checked():
         diag_moments(X, W, *out, 1, center=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="center must be finite"):
         diag_moments(X, W, *out, 1, center=np.full((2, 3), np.nan))
+
+
+def test_inf_check_and_observed_value_check():
+    """The one-pass checks give the exact answers, including NaN and overflow."""
+    from hmm_core.emissions._covariance import has_inf, has_observation
+
+    x = np.ones((50, 3))
+    assert not has_inf(x)
+    x[7, 1] = np.nan
+    assert not has_inf(x)            # a NaN sum falls back to the exact test
+    x[9, 2] = -np.inf
+    assert has_inf(x)
+    big = np.full((4, 2), 1e308)     # the sum overflows; no entry is inf
+    assert not has_inf(big)
+    missing = np.full((5, 2), np.nan)
+    assert not has_observation(missing)
+    missing[4, 1] = 2.0
+    assert has_observation(missing)
+    with pytest.raises(ValueError, match="inf"):
+        from hmm_core.emissions._covariance import check_observations
+        check_observations(np.array([[1.0, np.inf]]))

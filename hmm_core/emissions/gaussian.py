@@ -14,6 +14,7 @@ from hmm_core.emissions._covariance import (
     check_observations,
     data_covariance,
     floor_covars,
+    has_observation,
     kmeans_centres,
     merge_moments,
     scatter_about,
@@ -153,7 +154,7 @@ class GaussianEmission(EmissionModel):
         """k-means means; covariances from the data covariance plus ``min_covar``."""
         check_covariance_type(self.covariance_type)
         self._check_min_covar()
-        if not np.isfinite(X).any():
+        if not has_observation(X):
             raise ValueError("X has no observed value (every entry is NaN)")
         if "m" in init_params or self.means_ is None:
             self.means_ = kmeans_centres(X, n_components, random_state)[0]

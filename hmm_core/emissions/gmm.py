@@ -15,6 +15,7 @@ from hmm_core.emissions._covariance import (
     check_observations,
     data_covariance,
     floor_covars,
+    has_observation,
     kmeans_centres,
     merge_moments,
     scatter_about,
@@ -163,7 +164,7 @@ class GMMEmission(EmissionModel):
         from a normal around the centre of the state centroids.
         """
         self._check_settings()
-        if not np.isfinite(X).any():
+        if not has_observation(X):
             raise ValueError("X has no observed value (every entry is NaN)")
         n, m, d = n_components, self.n_mix, X.shape[1]
         self.n_features = d
