@@ -96,17 +96,17 @@ static void hmm_lockstep_forward(
         const double *first = hmm_log_row(&f, 0, n);
         comp[r] = 0.0;
         expo[r] = 0.0;
-        for (j = 0; j < n; j++)
-            cur[j] = log_startprob[j] + first[j];
         if (lengths[r] == 1) {
+            for (j = 0; j < n; j++)
+                cur[j] = log_startprob[j] + first[j];
             loglik[r] = hmm_close(cur, log_endprob, alpha != NULL ? alpha + starts[r] * n
                                                                   : NULL, n);
             continue;
         }
-        total[r] = hmm_max(cur, n);
+        total[r] = hmm_exp_start(cur, log_startprob, first, n, n);
         loglik[r] = total[r];   /* -inf marks a row already impossible */
-        for (j = 0; j < n; j++)
-            cur[j] = total[r] == -__builtin_inf() ? 0.0 : hmm_exp1(cur[j] - total[r]);
+        if (total[r] == -__builtin_inf())
+            memset(cur, 0, n * sizeof(double));
         if (alpha != NULL)
             memcpy(alpha + starts[r] * n, cur, n * sizeof(double));
     }
@@ -123,10 +123,8 @@ static void hmm_lockstep_forward(
             const hmm_frames f = hmm_frames_from(base, starts[r], n);
             double *out = alpha != NULL ? alpha + (starts[r] + u) * n : NULL;
             if (u == lengths[r] - 1) {   /* last frame in log space */
-                const double *final = hmm_log_row(&f, u, n);
-                for (j = 0; j < n; j++)
-                    row[j] = log(row[j]) + final[j];
-                const double last = hmm_close(row, log_endprob, out, n);
+                const double last = hmm_close_last(row, hmm_log_row(&f, u, n), log_endprob,
+                                                   out, n);
                 loglik[r] = last == -__builtin_inf()
                     ? last
                     : (total[r] + comp[r]) + (expo[r] * 0.69314718055994530942 + last);

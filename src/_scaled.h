@@ -271,6 +271,17 @@ static inline double hmm_close(double *restrict v, const double *restrict log_en
     return m + log(s);
 }
 
+/* hmm_close for the last frame, taken in log space: pred is the predicted
+ * vector (positive; overwritten) and final the frame's log-likelihoods. */
+static inline double hmm_close_last(double *restrict pred, const double *restrict final,
+                                    const double *restrict log_end, double *restrict gamma,
+                                    ptrdiff_t n)
+{
+    for (ptrdiff_t j = 0; j < n; j++)
+        pred[j] = log(pred[j]) + final[j];
+    return hmm_close(pred, log_end, gamma, n);
+}
+
 /* The steps of one block of nb frames for w <= HMM_MAX_PADDED, with the
  * forward vector held in registers from step to step (no store and reload on
  * the recurrence); transmat is w x w here, zero past row and column n.
@@ -430,11 +441,8 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
     /* Last frame in log space, so the end probabilities need no bound either;
      * the predicted vector itself never underflows (every transition is large). */
     hmm_matvec(cur, transmat, nxt, n, w);
-    const double *final = hmm_log_row(frames, n_frames - 1, n);
-    for (j = 0; j < n; j++)
-        nxt[j] = log(nxt[j]) + final[j];
-    const double last = hmm_close(nxt, log_endprob,
-                                  alpha != NULL ? alpha + (n_frames - 1) * n : NULL, n);
+    const double last = hmm_close_last(nxt, hmm_log_row(frames, n_frames - 1, n), log_endprob,
+                                       alpha != NULL ? alpha + (n_frames - 1) * n : NULL, n);
     if (last == -__builtin_inf())
         return last;
     return (total + comp) + ((double)exponent * 0.69314718055994530942 + last);

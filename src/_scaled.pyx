@@ -389,8 +389,6 @@ def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
 
 
 def _lockstep_wanted(lockstep, offsets, n):
-    if offsets.shape[0] < 2:   # no sequence: nothing to group
-        return False
     return uses_lockstep(offsets, n) if lockstep is None else bool(lockstep)
 
 
