@@ -216,7 +216,7 @@ class MachineLimit:
 
     def setup(self, n_components):
         import hmm_core
-        from hmm_core import reference
+        from hmm_core.testing import reference
 
         startprob, transmat, emissionprob = make_params(n_components)
         X, _ = sample_symbols((startprob, transmat, emissionprob), 1, WORKLOADS["long"][1])

@@ -99,7 +99,7 @@ from functools import partial
 import numpy as np
 
 import hmm_core
-from hmm_core import reference
+from hmm_core.testing import reference
 
 SEED = 20240601
 N_SYMBOLS = 32
@@ -547,7 +547,7 @@ def compiled_dgemv_loop():
     left in ``x``.
     """
     try:
-        from hmm_core import _forward
+        from hmm_core.kernels import _forward
     except ImportError:  # pragma: no cover
         return None
     return getattr(_forward, "_dgemv_loop", None)

@@ -55,7 +55,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 import hmm_core
-from hmm_core import reference
+from hmm_core.testing import reference
 
 if __package__:  # imported as benchmarks.compare_emissions (asv, python -c)
     from .compare import fmt_ratio, fmt_time, machine_info, print_header, versions

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from hmm_core._chain import ChainParams
+from hmm_core.kernels.chain import ChainParams
 
 
 def left_to_right(n_states: int, stay: float = 0.6):

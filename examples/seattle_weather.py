@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from hmm_core import GaussianHMM, MarkovChain
-from hmm_core.demo import WEATHER_SYMBOLS, load_seattle_weather
+from hmm_core.cli.demo import WEATHER_SYMBOLS, load_seattle_weather
 
 
 def markov_chain(table, days_ahead):

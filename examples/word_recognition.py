@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from hmm_core import GaussianHMM, topology
+from hmm_core import GaussianHMM
+from hmm_core.structure import topology
 
 N_CEPSTRA = 13
 VOCABULARY = {"yes": "j E s", "no": "n o U", "up": "a p", "down": "d a U n",

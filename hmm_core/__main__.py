@@ -2,6 +2,6 @@
 
 import sys
 
-from hmm_core.cli import main
+from hmm_core.cli.commands import main
 
 sys.exit(main())

@@ -375,7 +375,7 @@ def plot_trellis(model, X, ax=None, state_names=None, max_frames=60, min_weight=
     """
     from matplotlib.collections import LineCollection
 
-    from hmm_core.functional import backward, forward
+    from hmm_core.functional.recursions import backward, forward
 
     X = np.asarray(X)
     if len(X) > max_frames:

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 import hmm_core
 from hmm_core import CategoricalHMM
-from hmm_core._chain import ChainParams
+from hmm_core.kernels.chain import ChainParams
 
 CASES = [(n, t, end, zeros, seed)
          for n in (1, 2, 3)

@@ -5,7 +5,8 @@ import pytest
 from _models import random_chain, random_lengths, random_stochastic
 from numpy.testing import assert_allclose, assert_array_equal
 
-from hmm_core import CategoricalHMM, reference
+from hmm_core import CategoricalHMM
+from hmm_core.testing import reference
 
 
 def _model(rng, n=3, k=5, zeros=0.0, end=False, **kwargs):

@@ -12,8 +12,8 @@ import pytest
 
 import hmm_core
 from hmm_core import CategoricalHMM, GaussianHMM, MarkovChain
-from hmm_core.cli import main
-from hmm_core.formats import Alphabet, FormatError, iter_fasta_chunks, read_observations
+from hmm_core.cli.commands import main
+from hmm_core.io.formats import Alphabet, FormatError, iter_fasta_chunks, read_observations
 
 
 @pytest.fixture(autouse=True)
@@ -281,7 +281,7 @@ def test_user_errors_are_one_line(tmp_path, fitted, capsys):
 
 
 def test_an_internal_error_is_one_line_too(fitted, capsys, monkeypatch):
-    from hmm_core import cli
+    from hmm_core.cli import commands as cli
 
     def broken(args):
         raise IndexError("index 4 is out of bounds")
@@ -348,8 +348,8 @@ def test_readers_directly(tmp_path):
 
 
 def test_progress_bar_and_stream(capsys):
-    from hmm_core._batch import Progress, chunk_frames, segments, stream
-    from hmm_core.formats import Observations
+    from hmm_core.cli._batch import Progress, chunk_frames, segments, stream
+    from hmm_core.io.formats import Observations
 
     bar = Progress(total=1000, enabled=True, label="scoring")
     bar._last = 0.0  # skip the redraw throttle
@@ -373,7 +373,7 @@ def test_progress_bar_and_stream(capsys):
 # ------------------------------------------------------- bounded memory
 _MEASURE = """
 import resource, sys
-from hmm_core.cli import main
+from hmm_core.cli.commands import main
 status = main(sys.argv[1:])
 print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 """

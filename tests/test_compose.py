@@ -10,8 +10,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
 
 from hmm_core import CategoricalHMM
-from hmm_core.compose import concatenate, union
-from hmm_core.topology import left_right
+from hmm_core.structure.compose import concatenate, union
+from hmm_core.structure.topology import left_right
 
 
 def _word(rng, n, k=3, end=True, **kwargs):

@@ -35,8 +35,9 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
 
 def test_key_modules_have_examples():
     finder = doctest.DocTestFinder()
-    for name in ("hmm_core.io", "hmm_core.formats", "hmm_core.plot", "hmm_core.base",
-                 "hmm_core.models.categorical", "hmm_core.topology"):
+    for name in ("hmm_core.io.modelfile", "hmm_core.io.formats", "hmm_core.plot",
+                 "hmm_core.hmm.base", "hmm_core.models.categorical",
+                 "hmm_core.structure.topology"):
         tests = finder.find(importlib.import_module(name))
         assert sum(len(t.examples) for t in tests) > 0, name
 

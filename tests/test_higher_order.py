@@ -9,7 +9,7 @@ from _models import random_stochastic
 from numpy.testing import assert_allclose, assert_array_equal
 
 from hmm_core import CategoricalHMM
-from hmm_core.higher_order import HigherOrderHMM
+from hmm_core.hmm.higher_order import HigherOrderHMM
 
 
 def _random_model(rng, n, k, order, **kwargs):

@@ -23,7 +23,7 @@ from hmm_core import (
     topology,
 )
 from hmm_core.emissions import CategoricalEmission, GaussianEmission, PoissonEmission
-from hmm_core.io import FORMAT_VERSION, load_model, read_metadata, save_model
+from hmm_core.io.modelfile import FORMAT_VERSION, load_model, read_metadata, save_model
 
 RNG = np.random.RandomState(0)
 SYMBOLS = RNG.randint(0, 3, (60, 1))

@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import hmm_core
 from hmm_core import CategoricalHMM
-from hmm_core.kbest import kbest_viterbi
+from hmm_core.functional.kbest import kbest_viterbi
 
 CASES = [(n, t, end, zeros, seed)
          for n in (1, 2, 3)

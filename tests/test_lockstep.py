@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from test_scaled import RTOL, _hard_frames, _model, _offsets, _ref_args
 
-from hmm_core import _scaled, reference
-from hmm_core._chain import ChainParams
-from hmm_core._frames import FrameTable
+from hmm_core.kernels import _scaled
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.kernels.frames import FrameTable
+from hmm_core.testing import reference
 
 LENGTHS = np.array([1, 2, 3, 70, 5, 200, 1, 64, 65, 129, 2, 9, 40])
 

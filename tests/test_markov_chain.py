@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from hmm_core.markov_chain import HigherOrderMarkovChain, MarkovChain, UnvisitedStateWarning
+from hmm_core.chains.markov_chain import HigherOrderMarkovChain, MarkovChain, UnvisitedStateWarning
 
 TWO_STATE = np.array([[0.6, 0.4], [0.2, 0.8]])
 WEATHER = np.array([[0.9, 0.1], [0.5, 0.5]])  # Sunny, Rainy

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import hmm_core
-from hmm_core import reference
+from hmm_core.testing import reference
 
 
 @st.composite

@@ -7,8 +7,8 @@ from _models import log, random_chain, random_lengths, random_stochastic
 from numpy.testing import assert_allclose, assert_array_equal
 
 import hmm_core
-from hmm_core import reference
-from hmm_core._chain import ChainParams
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.testing import reference
 
 RTOL = 1e-10
 

@@ -11,9 +11,10 @@ becomes the only explanation of the data, and a 10^6-step sequence.
 import numpy as np
 import pytest
 
-from hmm_core import _scaled, reference
-from hmm_core._chain import ChainParams
-from hmm_core._frames import FrameTable
+from hmm_core.kernels import _scaled
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.kernels.frames import FrameTable
+from hmm_core.testing import reference
 
 RTOL = 1e-10
 
@@ -206,7 +207,7 @@ def test_kernel_refuses_what_it_cannot_do_exactly():
 def test_frame_table_matches_dense_frames():
     """Categorical models hand the kernels a (symbols, N) table and an index."""
     from hmm_core import CategoricalHMM
-    from hmm_core._frames import FrameTable
+    from hmm_core.kernels.frames import FrameTable
 
     rng = np.random.default_rng(9)
     model = CategoricalHMM(5, n_features=7, random_state=0)

@@ -7,7 +7,7 @@ from brute_force import brute_force
 from numpy.testing import assert_allclose, assert_array_equal
 
 import hmm_core
-from hmm_core._chain import ChainParams
+from hmm_core.kernels.chain import ChainParams
 
 
 def left_to_right(n, rng, skip=False, end=False):

@@ -9,7 +9,7 @@ from brute_force import brute_force
 from numpy.testing import assert_allclose, assert_array_equal
 
 from hmm_core import CategoricalHMM
-from hmm_core.topology import left_right
+from hmm_core.structure.topology import left_right
 
 # Two sequences, hand-labelled.
 X = np.array([0, 1, 1, 2, 0, 2, 2, 1])[:, None]

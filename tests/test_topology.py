@@ -5,14 +5,15 @@ import pytest
 from _models import random_stochastic
 from numpy.testing import assert_allclose, assert_array_equal
 
-from hmm_core import CategoricalHMM, reference
-from hmm_core.topology import (
+from hmm_core import CategoricalHMM
+from hmm_core.structure.topology import (
     ergodic,
     ergodic_mask,
     from_mask,
     left_right,
     left_right_mask,
 )
+from hmm_core.testing import reference
 
 
 def _left_right_truth(rng, n=4, k=5, n_skips=1):

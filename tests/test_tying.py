@@ -5,8 +5,9 @@ import pytest
 from _models import log, random_chain, random_stochastic
 from numpy.testing import assert_allclose, assert_array_equal
 
-from hmm_core import CategoricalHMM, reference
-from hmm_core.topology import tied_map_rows
+from hmm_core import CategoricalHMM
+from hmm_core.structure.topology import tied_map_rows
+from hmm_core.testing import reference
 
 
 def _data(rng, n_seq=6, k=4):

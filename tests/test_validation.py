@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import hmm_core
-from hmm_core import CategoricalHMM, _baumwelch, _forward, _viterbi
+from hmm_core import CategoricalHMM
+from hmm_core.kernels import _baumwelch, _forward, _viterbi
 
 LS = np.log([0.4, 0.6])
 A = np.array([[0.6, 0.4], [0.2, 0.8]])

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from hmm_core import _viterbi, reference
+from hmm_core.kernels import _viterbi
+from hmm_core.testing import reference
 
 
 def _kernel(ls, log_a, frames, offsets, le, n_threads, simd):

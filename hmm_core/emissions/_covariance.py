@@ -17,9 +17,9 @@ import warnings
 import numpy as np
 from scipy.linalg import cho_solve, lapack
 
-from hmm_core._config import effective_n_threads
-from hmm_core._gaussian import diag_log_density, diag_moments
-from hmm_core._validation import as_float_array
+from hmm_core.kernels._gaussian import diag_log_density, diag_moments
+from hmm_core.kernels.config import effective_n_threads
+from hmm_core.kernels.validation import as_float_array
 
 __all__ = [
     "COVARIANCE_TYPES",

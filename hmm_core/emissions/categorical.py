@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core._frames import FrameTable
-from hmm_core._scaled import group_sum
-from hmm_core._validation import as_float_array, log
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.kernels._scaled import group_sum
+from hmm_core.kernels.frames import FrameTable
+from hmm_core.kernels.validation import as_float_array, log
 
 __all__ = ["CategoricalEmission", "check_symbols"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core._validation import as_float_array
 from hmm_core.emissions._covariance import (
     GaussianComponents,
     broadcast_prior,
@@ -21,6 +20,7 @@ from hmm_core.emissions._covariance import (
     to_full,
 )
 from hmm_core.emissions.base import EmissionModel
+from hmm_core.kernels.validation import as_float_array
 
 __all__ = ["GaussianEmission", "covars_shape"]
 

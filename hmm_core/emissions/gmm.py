@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from hmm_core._validation import SUM_TOL, as_float_array, log
 from hmm_core.emissions._covariance import (
     GaussianComponents,
     broadcast_prior,
@@ -22,6 +21,7 @@ from hmm_core.emissions._covariance import (
     to_full,
 )
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.kernels.validation import SUM_TOL, as_float_array, log
 
 __all__ = ["GMMEmission", "gmm_covars_shape"]
 

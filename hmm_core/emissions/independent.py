@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core._validation import as_float_array
 from hmm_core.emissions.base import EmissionModel
 from hmm_core.emissions.categorical import CategoricalEmission
+from hmm_core.kernels.validation import as_float_array
 
 __all__ = ["BlockData", "IndependentEmission", "check_blocks"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from hmm_core._validation import SUM_TOL, as_float_array
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 from hmm_core.emissions.poisson import (
     DataCache,
@@ -13,6 +12,7 @@ from hmm_core.emissions.poisson import (
     check_counts,
     safe_log_rates,
 )
+from hmm_core.kernels.validation import SUM_TOL, as_float_array
 
 __all__ = ["MultinomialEmission"]
 

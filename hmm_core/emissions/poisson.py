@@ -7,8 +7,8 @@ import weakref
 import numpy as np
 from scipy.special import gammaln
 
-from hmm_core._validation import as_float_array, log
 from hmm_core.emissions.base import EmissionModel
+from hmm_core.kernels.validation import as_float_array, log
 
 __all__ = ["PoissonEmission", "check_counts"]
 

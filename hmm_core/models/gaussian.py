@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hmm_core.base import BaseHMM, emission_attribute
 from hmm_core.emissions.gaussian import GaussianEmission
+from hmm_core.hmm.base import BaseHMM, emission_attribute
 
 __all__ = ["GaussianHMM"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.base import BaseHMM, emission_attribute
 from hmm_core.emissions.gmm import GMMEmission
+from hmm_core.hmm.base import BaseHMM, emission_attribute
 
 __all__ = ["GMMHMM"]
 

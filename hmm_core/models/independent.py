@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from hmm_core.base import BaseHMM
 from hmm_core.emissions.independent import IndependentEmission, check_blocks, combined_letters
+from hmm_core.hmm.base import BaseHMM
 
 __all__ = ["IndependentHMM"]
 

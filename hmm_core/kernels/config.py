@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import scipy
 
-from hmm_core import _openmp_helpers
+from hmm_core.kernels import _openmp_helpers
 
 __all__ = ["effective_n_threads", "openmp_enabled", "show_config"]
 
@@ -64,7 +64,7 @@ def show_config(print_out: bool = True) -> dict:
     dict
         ``openmp`` (compiled in or not), ``max_threads``, and versions.
     """
-    from hmm_core import __version__
+    from hmm_core._version import __version__
 
     info = {
         "hmm_core": __version__,

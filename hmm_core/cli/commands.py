@@ -58,7 +58,7 @@ def _run_options(parser, chunks=True):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from hmm_core import __version__
+    from hmm_core._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="hmm-core", description="Hidden Markov models with compiled kernels.")
@@ -124,7 +124,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------- helpers
 def _emission(model):
-    from hmm_core.higher_order import HigherOrderHMM
+    from hmm_core.hmm.higher_order import HigherOrderHMM
 
     if isinstance(model, HigherOrderHMM):
         model = model._expanded()
@@ -132,14 +132,14 @@ def _emission(model):
 
 
 def _is_hmm(model):
-    from hmm_core.base import BaseHMM
-    from hmm_core.higher_order import HigherOrderHMM
+    from hmm_core.hmm.base import BaseHMM
+    from hmm_core.hmm.higher_order import HigherOrderHMM
 
     return isinstance(model, (BaseHMM, HigherOrderHMM))
 
 
 def _load_model(path, need_hmm=False):
-    from hmm_core.io import load_model, read_metadata
+    from hmm_core.io.modelfile import load_model, read_metadata
 
     model = load_model(path)
     if need_hmm and not _is_hmm(model):
@@ -151,7 +151,7 @@ def _load_model(path, need_hmm=False):
 
 def _alphabet(args, meta, model=None):
     from hmm_core.emissions import CategoricalEmission
-    from hmm_core.formats import Alphabet
+    from hmm_core.io.formats import Alphabet
 
     spec = getattr(args, "alphabet", None)
     unknown = getattr(args, "unknown", "error")
@@ -180,7 +180,7 @@ def _columns(args, meta):
 
 
 def _read(args, meta, alphabet):
-    from hmm_core.formats import read_observations
+    from hmm_core.io.formats import read_observations
 
     return read_observations(args.data, args.format, alphabet,
                              args.id_column or meta.get("id_column"), _columns(args, meta))
@@ -233,7 +233,7 @@ def _report(args, message):
 
 def _chunks(args, meta, model, alphabet):
     """Chunks of the data file and its size (see :func:`hmm_core._batch.iter_chunks`)."""
-    from hmm_core._batch import chunk_frames, iter_chunks
+    from hmm_core.cli._batch import chunk_frames, iter_chunks
 
     n_states = getattr(model, "n_components", None) or getattr(model, "n_states_", 1)
     try:
@@ -246,8 +246,8 @@ def _chunks(args, meta, model, alphabet):
 
 def _stream(chunks, total, args, label, process):
     """Process every chunk; a data error names the data and the model."""
-    from hmm_core._batch import stream
-    from hmm_core.formats import FormatError
+    from hmm_core.cli._batch import stream
+    from hmm_core.io.formats import FormatError
 
     def checked(chunk):
         try:
@@ -262,7 +262,7 @@ def _stream(chunks, total, args, label, process):
 
 
 def _throughput(args, verb, stats, model):
-    from hmm_core._config import effective_n_threads
+    from hmm_core.kernels.config import effective_n_threads
 
     target = getattr(model, "model", model)
     threads = effective_n_threads(getattr(target, "n_threads", None))
@@ -329,7 +329,7 @@ def _build_model(args, alphabet):
 
 
 def _cmd_fit(args):
-    from hmm_core.formats import detect_format
+    from hmm_core.io.formats import detect_format
 
     fmt = detect_format(args.data, args.format)
     _check_destinations(args.output, args.summary)
@@ -411,7 +411,7 @@ def _cmd_score(args):
 
 
 def _cmd_decode(args):
-    from hmm_core._batch import segments
+    from hmm_core.cli._batch import segments
 
     _check_destinations(args.output, args.posteriors, args.summary)
     model, meta = _load_model(args.model, need_hmm=True)
@@ -478,7 +478,7 @@ def _cmd_decode(args):
 
 
 def _cmd_sample(args):
-    from hmm_core.formats import write_fasta
+    from hmm_core.io.formats import write_fasta
 
     _check_destinations(args.output)
     model, meta = _load_model(args.model)
@@ -551,13 +551,13 @@ def _model_summary(model, meta):
 
 def _cmd_info(args):
     if args.model is None:
-        from hmm_core._config import show_config
+        from hmm_core.kernels.config import show_config
 
         info = show_config(print_out=not args.json)
         if args.json:
             print(json.dumps(info, indent=2, default=str))
         return 0
-    from hmm_core.io import read_metadata
+    from hmm_core.io.modelfile import read_metadata
 
     model, meta = _load_model(args.model)
     if args.json:
@@ -573,7 +573,7 @@ def _cmd_info(args):
 
 
 def _cmd_demo(args):
-    from hmm_core.demo import run_demo
+    from hmm_core.cli.demo import run_demo
 
     if args.states < 1:
         raise UsageError("--states must be at least 1")

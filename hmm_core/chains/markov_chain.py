@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from hmm_core import _chain_analysis as _ca
+from hmm_core.chains import _analysis as _ca
 
 __all__ = ["HigherOrderMarkovChain", "MarkovChain", "UnvisitedStateWarning"]
 
@@ -165,7 +165,7 @@ class _StateSpace:
         metadata : dict, optional
             JSON-serialisable user data stored alongside.
         """
-        from hmm_core.io import save_model
+        from hmm_core.io.modelfile import save_model
 
         save_model(self, path, metadata=metadata)
 
@@ -422,7 +422,7 @@ class MarkovChain(_ca.ChainAnalysisMixin, _StateSpace):
         """A summary of the fitted parameters (the ``repr`` before fitting)."""
         if not hasattr(self, "n_states_"):
             return repr(self)
-        from hmm_core.base import _format_array
+        from hmm_core.hmm.base import _format_array
 
         names = self.state_names_ or [str(i) for i in range(self.n_states_)]
         lines = [repr(self), f"  {self.n_states_} states: {', '.join(names)}",

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core._chain import ChainParams
-from hmm_core._validation import (
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.kernels.validation import (
     check_lengths,
     check_log_frameprob,
     check_log_probability_vector,
@@ -49,7 +49,7 @@ def _prepare(log_startprob, transmat, log_frameprob, lengths, log_endprob, spars
     n = log_startprob.shape[0]
     endprob = None
     if log_endprob is not None:
-        from hmm_core._validation import as_float_array
+        from hmm_core.kernels.validation import as_float_array
 
         log_endprob = as_float_array(log_endprob, "log_endprob", 1)
         if log_endprob.shape[0] != n:

@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 
-from hmm_core import topology as _topology
-from hmm_core._frames import dense
-from hmm_core._validation import check_lengths, check_random_state
 from hmm_core.emissions.base import dirichlet_map_rows
-from hmm_core.monitor import ConvergenceMonitor
+from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.kernels.frames import dense
+from hmm_core.kernels.validation import check_lengths, check_random_state
+from hmm_core.structure import topology as _topology
 
 __all__ = ["TrainingMixin", "check_states", "path_stats"]
 

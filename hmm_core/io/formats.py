@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hmm_core._alphabet import ALPHABETS, Alphabet, FormatError
+from hmm_core.io._alphabet import ALPHABETS, Alphabet, FormatError
 
 __all__ = ["ALPHABETS", "Alphabet", "FormatError", "Observations", "Record",
            "detect_format", "iter_fasta_chunks", "read_arrays", "read_fasta",

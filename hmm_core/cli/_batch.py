@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from hmm_core.formats import Observations, detect_format, iter_fasta_chunks
+from hmm_core.io.formats import Observations, detect_format, iter_fasta_chunks
 
 __all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream"]
 

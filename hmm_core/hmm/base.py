@@ -14,11 +14,11 @@ import inspect
 
 import numpy as np
 
-from hmm_core import topology as _topology
-from hmm_core._chain import ChainParams
-from hmm_core._training import TrainingMixin, check_states
-from hmm_core._validation import check_lengths, check_random_state
-from hmm_core.kbest import kbest_paths
+from hmm_core.functional.kbest import kbest_paths
+from hmm_core.hmm._training import TrainingMixin, check_states
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.kernels.validation import check_lengths, check_random_state
+from hmm_core.structure import topology as _topology
 
 __all__ = ["BaseHMM", "check_states"]
 
@@ -300,7 +300,7 @@ class BaseHMM(TrainingMixin):
         >>> np.array_equal(hmm_core.load(path).emissionprob_, model.emissionprob_)
         True
         """
-        from hmm_core.io import save_model
+        from hmm_core.io.modelfile import save_model
 
         save_model(self, path, metadata=metadata)
 

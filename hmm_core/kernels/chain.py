@@ -12,10 +12,10 @@ import functools
 
 import numpy as np
 
-from hmm_core import _baumwelch, _forward, _scaled, _sparse, _viterbi
-from hmm_core._config import effective_n_threads
-from hmm_core._frames import dense, split
-from hmm_core._validation import (
+from hmm_core.kernels import _baumwelch, _forward, _scaled, _sparse, _viterbi
+from hmm_core.kernels.config import effective_n_threads
+from hmm_core.kernels.frames import dense, split
+from hmm_core.kernels.validation import (
     check_endprob,
     check_log_frameprob,
     check_probability_vector,

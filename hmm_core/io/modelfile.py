@@ -75,8 +75,8 @@ _BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 
 def _classes():
     from hmm_core import emissions
-    from hmm_core.higher_order import HigherOrderHMM
-    from hmm_core.markov_chain import HigherOrderMarkovChain, MarkovChain
+    from hmm_core.chains.markov_chain import HigherOrderMarkovChain, MarkovChain
+    from hmm_core.hmm.higher_order import HigherOrderHMM
     from hmm_core.models import (
         GMMHMM,
         CategoricalHMM,
@@ -134,7 +134,7 @@ class _Writer:
 
         if isinstance(value, EmissionModel):
             return {"$emission": self.emission(value, key)}
-        from hmm_core.base import BaseHMM
+        from hmm_core.hmm.base import BaseHMM
 
         if isinstance(value, BaseHMM):
             return {"$model": self.model(value, key)}
@@ -203,7 +203,7 @@ class _Writer:
 
     def model(self, model, key=""):
         """The encoded model (see the module docstring)."""
-        from hmm_core.base import BaseHMM
+        from hmm_core.hmm.base import BaseHMM
 
         cls = type(model)
         if _classes()[0].get(cls.__name__) is not cls:
@@ -243,7 +243,7 @@ def _complete(model):
     A configured but unfitted model (say a topology without emission
     parameters) is saved as it is and validated when it is used.
     """
-    from hmm_core._chain import ChainParams
+    from hmm_core.kernels.chain import ChainParams
 
     model._check_settings()
     start, trans = model.__dict__.get("startprob_"), model.__dict__.get("transmat_")
@@ -286,7 +286,7 @@ def save_model(model, path, metadata=None):
     """
     writer = _Writer()
     encoded = writer.model(model)
-    from hmm_core import __version__
+    from hmm_core._version import __version__
 
     meta = {"format": _FORMAT, "format_version": FORMAT_VERSION,
             "hmm_core_version": __version__, "class": encoded["class"],
@@ -402,8 +402,8 @@ class _Reader:
 
     def hmm_state(self, model, body):
         """Set chain, emission, topology and monitor, then validate."""
-        from hmm_core.monitor import ConvergenceMonitor
-        from hmm_core.topology import Topology
+        from hmm_core.hmm.monitor import ConvergenceMonitor
+        from hmm_core.structure.topology import Topology
 
         fitted = {k: self.value(v) for k, v in body["fitted"].items()}
         unknown = set(fitted) - {"startprob_", "transmat_", "endprob_"}
@@ -426,14 +426,14 @@ class _Reader:
         if body.get("complete"):
             model._check()  # the model's own validation of every parameter
         elif fitted.get("startprob_") is not None and fitted.get("transmat_") is not None:
-            from hmm_core._chain import ChainParams
+            from hmm_core.kernels.chain import ChainParams
 
             ChainParams(model.startprob_, model.transmat_, fitted.get("endprob_"),
                         n_components=model.n_components, suffix="_")
 
     def model(self, body):
         """A new model from its encoding."""
-        from hmm_core.base import BaseHMM
+        from hmm_core.hmm.base import BaseHMM
 
         cls = _classes()[0].get(body["class"])
         if cls is None:
@@ -452,7 +452,7 @@ class _Reader:
 
 def _restore_chain(chain, fitted):
     """Set and validate the fitted attributes of a (higher-order) Markov chain."""
-    from hmm_core import _chain_analysis as ca
+    from hmm_core.chains import _analysis as ca
 
     n = ca.check_nonneg_int(fitted.pop("n_states_"), "n_states_", minimum=1)
     names = ca.check_state_names(fitted.pop("state_names_"), n)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.models.categorical import CategoricalHMM
-from hmm_core.topology import Topology
+from hmm_core.structure.topology import Topology
 
 __all__ = ["concatenate", "union"]
 

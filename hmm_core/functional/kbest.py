@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.functional import _prepare
+from hmm_core.functional.recursions import _prepare
 
 __all__ = ["kbest_paths", "kbest_viterbi"]
 

@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from hmm_core._config import effective_n_threads, openmp_enabled
+from hmm_core.kernels.config import effective_n_threads, openmp_enabled
 from hmm_core.models import CategoricalHMM
 
 __all__ = ["load_seattle_weather", "run_demo"]

@@ -23,9 +23,9 @@ import copy
 
 import numpy as np
 
-from hmm_core._validation import check_lengths, check_random_state
-from hmm_core.base import BaseHMM, check_states
-from hmm_core.topology import Topology, pool_columns, uniform_chain
+from hmm_core.hmm.base import BaseHMM, check_states
+from hmm_core.kernels.validation import check_lengths, check_random_state
+from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
 
@@ -151,7 +151,7 @@ class HigherOrderHMM:
         metadata : dict, optional
             JSON-serialisable user data stored alongside.
         """
-        from hmm_core.io import save_model
+        from hmm_core.io.modelfile import save_model
 
         save_model(self, path, metadata=metadata)
 

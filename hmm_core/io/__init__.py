@@ -1,0 +1,11 @@
+"""Files: model files, data formats and symbol alphabets.
+
+- :mod:`~hmm_core.io.modelfile`: ``model.save(path)`` / :func:`hmm_core.load`
+  (the model-file format is documented there);
+- :mod:`~hmm_core.io.formats`: FASTA/FASTQ, CSV/TSV and ``.npy``/``.npz`` readers and writers;
+- :mod:`~hmm_core.io._alphabet`: DNA, RNA, protein and custom alphabets.
+"""
+
+from hmm_core.io.modelfile import FORMAT_VERSION, load, load_model, read_metadata, save_model
+
+__all__ = ["FORMAT_VERSION", "load", "load_model", "read_metadata", "save_model"]
