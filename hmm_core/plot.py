@@ -209,7 +209,7 @@ def _one_sequence(X, lengths, sequence):
 
 def plot_posteriors(model, X, lengths=None, sequence=0, state_names=None,
                     feature_names=None):
-    """Posteriors over time as stacked areas, the Viterbi path and the observations.
+    """Plot the posteriors over time as stacked areas, the Viterbi path and the observations.
 
     Parameters
     ----------
@@ -354,7 +354,7 @@ def plot_emissions(model, ax=None, features=(0, 1), state_names=None, feature_na
 
 # ------------------------------------------------------------------ trellis
 def plot_trellis(model, X, ax=None, state_names=None, max_frames=60, min_weight=0.01):
-    """Trellis of a short sequence: posterior-weighted transitions, Viterbi path on top.
+    """Draw the trellis of a short sequence: posterior-weighted transitions, Viterbi path on top.
 
     Parameters
     ----------

@@ -87,7 +87,7 @@ class EmissionModel:
         random_state : numpy.random.RandomState
             Source of random draws (k-means seeds, Dirichlet rows).
         init_params : str
-            hmmlearn letters of the parameters to (re)initialise; parameters
+            The hmmlearn letters of the parameters to (re)initialise; parameters
             that are not set yet are initialised whatever the letters.
         """
         raise NotImplementedError
@@ -154,7 +154,7 @@ class EmissionModel:
         stats : dict
             Statistics summed over all sequences by :meth:`accumulate`.
         params : str
-            hmmlearn letters of the parameters to update; a state without
+            The hmmlearn letters of the parameters to update; a state without
             posterior mass keeps its parameters.
         """
         raise NotImplementedError
@@ -181,7 +181,7 @@ class EmissionModel:
         Parameters
         ----------
         params : str
-            hmmlearn letters of the parameters that are estimated.
+            The hmmlearn letters of the parameters that are estimated.
 
         Returns
         -------

@@ -26,7 +26,7 @@ __all__ = ["GaussianEmission", "covars_shape"]
 
 
 def covars_shape(covariance_type: str, n_components: int, n_features) -> tuple:
-    """hmmlearn's storage shape of ``covars_`` for a GaussianHMM.
+    """Return hmmlearn's storage shape of ``covars_`` for a GaussianHMM.
 
     Parameters
     ----------

@@ -27,7 +27,7 @@ __all__ = ["GMMEmission", "gmm_covars_shape"]
 
 
 def gmm_covars_shape(covariance_type: str, n_components: int, n_mix: int, n_features) -> tuple:
-    """hmmlearn's shape of a GMMHMM's ``covars_``.
+    """Return hmmlearn's shape of a GMMHMM's ``covars_``.
 
     Parameters
     ----------
@@ -70,7 +70,7 @@ class GMMEmission(EmissionModel):
         Normal prior on ``means_`` (broadcast to (n_components, n_mix,
         n_features) and (n_components, n_mix)).
     covars_prior, covars_weight : float, array-like or None
-        hmmlearn's GMMHMM priors: inverse-Wishart scale and degrees of
+        The priors of hmmlearn's GMMHMM: inverse-Wishart scale and degrees of
         freedom for full/tied, inverse-gamma shape ``alpha`` (covars_prior)
         and scale ``beta`` (covars_weight) for diag/spherical. None gives the
         values under which the update is maximum likelihood. A scalar

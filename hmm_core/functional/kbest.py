@@ -63,7 +63,7 @@ def _one_sequence(log_startprob, log_transmat, frames, k, log_endprob):
 
 
 def kbest_paths(log_startprob, log_transmat, log_frameprob, offsets, k, log_endprob=None):
-    """k best paths of a batch; arguments already validated (kernel layout).
+    """Find the k best paths of a batch; arguments already validated (kernel layout).
 
     Parameters
     ----------

@@ -72,11 +72,13 @@ def forward(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=No
 
     Parameters
     ----------
-    log_startprob, transmat, log_frameprob, lengths, log_endprob, n_threads, sparse
+    log_startprob, transmat, log_frameprob, lengths, log_endprob
         See the module documentation.
     return_lattice : bool, default=False
         Also return the forward lattice. Without it, memory per sequence is
         O(n_components), whatever its length.
+    n_threads, sparse
+        See the module documentation.
 
     Returns
     -------
@@ -104,8 +106,9 @@ def backward(log_startprob, transmat, log_frameprob, lengths=None, log_endprob=N
 
     Returns
     -------
-    log_beta : ndarray of shape (n_samples, n_components)
-        At the last frame of each sequence, ``log_endprob`` (or 0).
+    ndarray of shape (n_samples, n_components)
+        The backward lattice ``log_beta``; at the last frame of each sequence,
+        ``log_endprob`` (or 0).
     """
     chain, frames, offsets = _prepare(log_startprob, transmat, log_frameprob, lengths,
                                       log_endprob, False)

@@ -123,7 +123,7 @@ class Alphabet:
                            "--unknown missing to treat unknown symbols as missing)")
 
     def encode(self, data, where="input"):
-        """Codes of a string of one-character symbols.
+        """Encode a string of one-character symbols.
 
         Parameters
         ----------
@@ -150,7 +150,7 @@ class Alphabet:
         return codes
 
     def encode_token(self, token, where="input"):
-        """Code of one symbol (a table cell).
+        """Encode one symbol (a table cell).
 
         Parameters
         ----------
@@ -172,7 +172,7 @@ class Alphabet:
         return code
 
     def decode(self, codes):
-        """Symbols of ``codes`` as a string.
+        """Decode ``codes`` into a string of symbols.
 
         Parameters
         ----------

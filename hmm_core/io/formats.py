@@ -43,7 +43,17 @@ _MISSING_TOKENS = {"", "na", "nan", "null", "none"}
 
 
 class Record(NamedTuple):
-    """One FASTA/FASTQ record: its id, raw symbols and header line number."""
+    """One FASTA/FASTQ record.
+
+    Parameters
+    ----------
+    id : str
+        The record's id (the header up to the first space).
+    sequence : bytes
+        Its raw symbols.
+    line : int
+        Line number of its header (1-based).
+    """
 
     id: str
     sequence: bytes
@@ -53,12 +63,14 @@ class Record(NamedTuple):
 class Observations(NamedTuple):
     """Sequences read from a file.
 
-    Attributes
+    Parameters
     ----------
     ids : list of str
         One id per sequence.
     X : ndarray of shape (n_samples, n_features)
+        The concatenated observations.
     lengths : ndarray of int64
+        Length of each sequence.
     columns : list of str or None
         Feature names (tables with a header).
     """

@@ -28,7 +28,17 @@ __all__ = ["Topology", "check_emission_ties", "check_mask", "check_transmat_ties
 
 
 class Topology(NamedTuple):
-    """Allowed starts (N,), transitions (N, N) and ends (N,), all boolean."""
+    """Allowed starts, transitions and ends of a chain.
+
+    Parameters
+    ----------
+    start : ndarray of bool, shape (N,)
+        States a sequence may start in.
+    transmat : ndarray of bool, shape (N, N)
+        Allowed transitions.
+    end : ndarray of bool, shape (N,)
+        States a sequence may end in (an explicit end state).
+    """
 
     start: np.ndarray
     transmat: np.ndarray
