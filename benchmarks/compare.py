@@ -1,4 +1,4 @@
-"""Issue 5's comparison table: hmm_core against hmmlearn and the NumPy reference.
+"""Speed targets: hmm_core against hmmlearn and the NumPy reference, cell by cell.
 
 Usage::
 
@@ -7,7 +7,7 @@ Usage::
         [--workloads long,batch] [--no-hmmlearn] [--sections table,machine,memory]
     python benchmarks/compare.py --memory        # only the memory section
 
-With no options it prints the whole issue-5 table (about an hour or more on a
+With no options it prints the whole table (about an hour or more on a
 2-core machine; most of it is hmmlearn and the reference at N = 256).
 
 Sections:
@@ -17,13 +17,13 @@ Sections:
   ``"scaling"``), with the ratios to the faster hmmlearn (``hl/hc``) and to
   the reference (``ref/hc``; for ``batch`` the reference advances all the
   equal-length sequences in lockstep, one matrix-matrix product per step), the
-  issue's target for the cell and PASS/MISS;
+  speed target of the cell and PASS/MISS;
 * ``machine``: the machine-limit rows. For each N, the cell rate (steps x N^2
   per second) of hmm_core's forward pass over one long sequence with the
   frame log-likelihoods given (``hmm_core.forward``), against a plain
   matrix-vector product (BLAS ``dgemv``, one thread) repeated in a loop, and
-  the percentage (issue 5: >= 50% at N = 256). The loop is
-  ``hmm_core._forward._dgemv_loop`` when the package has it (compiled, no
+  the percentage (target: >= 50% at N = 256). The loop is
+  ``hmm_core.kernels._forward._dgemv_loop`` when the package has it (compiled, no
   Python per step); otherwise the faster of a Python loop of
   ``np.dot(A, x, out=y)`` and ``np.matmul`` over a stack of vectors, which
   Python/NumPy call overhead makes unfair below N = 64 (flagged in the output);
@@ -135,7 +135,7 @@ def _sibling(name):
 
 
 def target(workload: str, op: str, n_components: int):
-    """Issue 5's target for a cell: (min ratio to the faster hmmlearn, min ratio
+    """The speed target of a cell: (min ratio to the faster hmmlearn, min ratio
     to the NumPy reference or None)."""
     big = n_components >= 16
     if op in ("score", "posteriors"):
@@ -539,7 +539,7 @@ MACHINE_TARGET_PCT = 50.0
 
 
 def compiled_dgemv_loop():
-    """``hmm_core._forward._dgemv_loop(a, x, n_steps)`` if the package has it, else None.
+    """``hmm_core.kernels._forward._dgemv_loop(a, x, n_steps)`` if the package has it, else None.
 
     Expected contract: ``a`` C-contiguous float64 (N, N), ``x`` float64 (N,);
     ``n_steps`` times ``x <- x @ a`` (one BLAS ``dgemv`` per step through
@@ -578,7 +578,7 @@ def dgemv_rate(transmat, n_steps, quick=False):
             x = np.full(n, 1.0 / n)
             times, _, _ = measure(lambda: compiled(A, x, n_steps), quick=quick)
             rate = n_steps * n * n / statistics.median(times)
-            return {"method": "hmm_core._forward._dgemv_loop", "cells_per_s": rate,
+            return {"method": "hmm_core.kernels._forward._dgemv_loop", "cells_per_s": rate,
                     "fair": True, "steps": n_steps}
         steps = int(min(n_steps, max(2_000, 4e8 // (n * n))))
         x0 = np.full(n, 1.0 / n)
@@ -907,8 +907,8 @@ def main(argv=None):
                   "reference advances the sequences in lockstep); hc 1T = hmm_core with "
                   "n_threads=1 (batch only); load = 1-minute load average after the cell")
         if args.with_hmmlearn:
-            legend += ("; hl/hc = faster hmmlearn implementation / hmm_core; target = issue 5's "
-                       "(hl = faster hmmlearn, ref = NumPy reference)")
+            legend += ("; hl/hc = faster hmmlearn implementation / hmm_core; target = speed "
+                       "target (hl = faster hmmlearn, ref = NumPy reference)")
         print(legend)
         if args.with_hmmlearn:
             print("\n".join(summary_lines(doc["results"])))
