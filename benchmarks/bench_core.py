@@ -37,14 +37,9 @@ import os
 
 import numpy as np
 
-from .compare import (
-    _one_blas_thread,
-    compiled_dgemv_loop,
-    make_inputs,
-    make_params,
-    runners,
-    sample_symbols,
-)
+from .comparison.limit import _one_blas_thread, compiled_dgemv_loop
+from .comparison.peers import runners
+from .comparison.workloads import make_inputs, make_params, sample_symbols
 from .memory import measure_case
 
 SMALL = os.environ.get("HMM_CORE_BENCH_SMALL", "").strip() not in ("", "0")

@@ -98,9 +98,11 @@ def measure_case(case: str, n_steps: int, seed: int = 0) -> dict:
     import hmm_core
 
     if __package__:
-        from .compare import _hc_model, make_params
-    else:
-        from compare import _hc_model, make_params
+        from .comparison.peers import _hc_model
+        from .comparison.workloads import make_params
+    else:  # run as a script (each case's subprocess): benchmarks/ is on sys.path
+        from comparison.peers import _hc_model
+        from comparison.workloads import make_params
 
     rss_start = _status()["VmRSS"]
     startprob, transmat, emissionprob = params = make_params(N_STATES)
