@@ -1,4 +1,4 @@
-"""airspeed velocity (asv) suite: every operation of issue 5, hmm_core and the NumPy reference.
+"""airspeed velocity (asv) suite: every benchmarked operation, hmm_core and the NumPy reference.
 
 Run from the repository root (asv needs a git repository)::
 
@@ -27,7 +27,7 @@ from the observations and the parameters, as in ``compare.py``:
 
 Memory: ``PeakMemory`` (asv's ``peakmem_``: the peak RSS of the benchmark
 process, setup and input included) for every operation on one long sequence;
-``MemoryBeyondInput`` (``track_``, bytes) for the figures of issue 5 measured
+``MemoryBeyondInput`` (``track_``, bytes) for the memory targets, measured
 as in ``memory.py``: what scoring one sequence allocates beyond its input, and
 the Viterbi back-pointer bytes per cell. ``MachineLimit`` times hmm_core's
 forward pass and the dgemv loop of ``compare.py``'s machine-limit rows.
@@ -37,14 +37,9 @@ import os
 
 import numpy as np
 
-from .compare import (
-    _one_blas_thread,
-    compiled_dgemv_loop,
-    make_inputs,
-    make_params,
-    runners,
-    sample_symbols,
-)
+from .comparison.limit import _one_blas_thread, compiled_dgemv_loop
+from .comparison.peers import runners
+from .comparison.workloads import make_inputs, make_params, sample_symbols
 from .memory import measure_case
 
 SMALL = os.environ.get("HMM_CORE_BENCH_SMALL", "").strip() not in ("", "0")
@@ -171,7 +166,7 @@ class MemoryBeyondInput:
     """Bytes one call allocates beyond its input (tracemalloc peak), as in ``memory.py``.
 
     ``score``: ``CategoricalHMM.score`` on symbols; ``forward``:
-    ``hmm_core.forward`` on a given (T, N) log_frameprob. Issue 5's target is
+    ``hmm_core.forward`` on a given (T, N) log_frameprob. The memory target is
     < 16 MB at T = 10^7, N = 16 (here T is smaller: the figure scales with T
     where the call allocates per frame).
     """
@@ -191,7 +186,7 @@ class MemoryBeyondInput:
 
 class ViterbiBackpointers:
     """Viterbi back-pointer bytes per cell (``hmm_core.viterbi``, one thread, N = 16),
-    measured as in ``memory.py``; issue 5: 1 byte (uint8) for N <= 256."""
+    measured as in ``memory.py``; target: 1 byte (uint8) for N <= 256."""
 
     timeout = 600
 
@@ -205,7 +200,7 @@ class MachineLimit:
     """hmm_core's forward pass over one sequence (frames given) and the dgemv loop.
 
     The ratio of their times (equal steps) is ``compare.py``'s forward/dgemv
-    percentage; the dgemv loop is ``hmm_core._forward._dgemv_loop`` when the
+    percentage; the dgemv loop is ``hmm_core.kernels._forward._dgemv_loop`` when the
     package has it, else a Python loop of ``np.dot`` (call overhead dominates
     below N = 64).
     """

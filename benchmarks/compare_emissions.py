@@ -58,9 +58,11 @@ import hmm_core
 from hmm_core.testing import reference
 
 if __package__:  # imported as benchmarks.compare_emissions (asv, python -c)
-    from .compare import fmt_ratio, fmt_time, machine_info, print_header, versions
+    from .comparison.environment import machine_info, print_header, versions
+    from .comparison.report import fmt_ratio, fmt_time
 else:  # run as a script: benchmarks/ is on sys.path
-    from compare import fmt_ratio, fmt_time, machine_info, print_header, versions
+    from comparison.environment import machine_info, print_header, versions
+    from comparison.report import fmt_ratio, fmt_time
 
 SEED = 20240602
 RTOL = 1e-8

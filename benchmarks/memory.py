@@ -1,4 +1,4 @@
-"""Memory of scoring one long sequence (issue 5: < 16 MB beyond the input).
+"""Memory of scoring one long sequence (target: < 16 MB beyond the input).
 
 Usage::
 
@@ -28,7 +28,7 @@ Cases:
 * ``viterbi`` and ``viterbi_1t``: ``hmm_core.viterbi`` on the same matrix,
   with the default thread count and with ``n_threads=1``. Its outputs (the
   (T,) int64 path) are subtracted, and the rest divided by T x N is reported
-  as back-pointer bytes per cell (issue 5: the smallest integer type that
+  as back-pointer bytes per cell (target: the smallest integer type that
   holds N, 1 byte for N <= 256).
 """
 
@@ -98,9 +98,11 @@ def measure_case(case: str, n_steps: int, seed: int = 0) -> dict:
     import hmm_core
 
     if __package__:
-        from .compare import _hc_model, make_params
-    else:
-        from compare import _hc_model, make_params
+        from .comparison.peers import _hc_model
+        from .comparison.workloads import make_params
+    else:  # run as a script (each case's subprocess): benchmarks/ is on sys.path
+        from comparison.peers import _hc_model
+        from comparison.workloads import make_params
 
     rss_start = _status()["VmRSS"]
     startprob, transmat, emissionprob = params = make_params(N_STATES)
@@ -234,7 +236,7 @@ def report_lines(mem: dict) -> list[str]:
     methods = {r["rss_method"] for r in mem["cases"] if "rss_method" in r}
     out.append("RSS: " + "; ".join(sorted(methods)))
     if n_steps != 10_000_000:
-        out.append(f"note: issue 5 sets the 16 MB target at 10^7 steps; this run used {n_steps} "
+        out.append(f"note: the 16 MB target is set at 10^7 steps; this run used {n_steps} "
                    "and the score path grows linearly with T")
     out += notes
     return out

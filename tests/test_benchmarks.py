@@ -38,7 +38,7 @@ def monkeypatch_module():
     mp.undo()
 
 
-def test_targets_follow_issue_5(bench):
+def test_speed_targets(bench):
     target = bench["compare"].target
     assert target("long", "score", 4) == (5.0, None)
     assert target("long", "posteriors", 256) == (5.0, None)

@@ -1,6 +1,10 @@
 """The ``hmm-core`` command line: fit, score, decode, sample, info and demo.
 
-- :mod:`~hmm_core.cli.commands`: argument parsing and the commands;
+- :mod:`~hmm_core.cli.commands`: :func:`main` and its table of commands;
+- :mod:`~hmm_core.cli._parser`: the argument parser;
+- :mod:`~hmm_core.cli._fit`, :mod:`~hmm_core.cli._inference` (score, decode),
+  :mod:`~hmm_core.cli._model_commands` (sample, info, demo): the commands, with
+  their shared helpers in :mod:`~hmm_core.cli._common`;
 - :mod:`~hmm_core.cli._batch`: chunked, streamed processing of large inputs;
 - :mod:`~hmm_core.cli.demo`: the Seattle weather demonstration.
 """

@@ -1,0 +1,160 @@
+"""Helpers shared by the ``hmm-core`` commands: model files, alphabets, data, outputs, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from hmm_core.cli._parser import UsageError
+
+
+def emission_of(model):
+    from hmm_core.hmm.higher_order import HigherOrderHMM
+
+    if isinstance(model, HigherOrderHMM):
+        model = model._expanded()
+    return model._get_emission() if hasattr(model, "_get_emission") else None
+
+
+def is_hmm(model):
+    from hmm_core.hmm.base import BaseHMM
+    from hmm_core.hmm.higher_order import HigherOrderHMM
+
+    return isinstance(model, (BaseHMM, HigherOrderHMM))
+
+
+def load_model(path, need_hmm=False):
+    from hmm_core.io.modelfile import load_model, read_metadata
+
+    model = load_model(path)
+    if need_hmm and not is_hmm(model):
+        raise ValueError(f"{path} holds a {type(model).__name__}, which has no hidden "
+                         "states; this command needs a hidden Markov model")
+    user = read_metadata(path).get("user")
+    return model, user if isinstance(user, dict) else {}
+
+
+def get_alphabet(args, meta, model=None):
+    from hmm_core.emissions import CategoricalEmission
+    from hmm_core.io.formats import Alphabet
+
+    spec = getattr(args, "alphabet", None)
+    unknown = getattr(args, "unknown", "error")
+    if spec:
+        alphabet = Alphabet.parse(spec, unknown)
+    elif meta.get("alphabet"):
+        alphabet = Alphabet.from_json(meta["alphabet"], unknown)
+    else:
+        return None
+    emission = None if model is None else emission_of(model)
+    if isinstance(emission, CategoricalEmission):
+        n_symbols = emission.n_features
+    else:  # an observed Markov chain: its states are the symbols
+        n_symbols = getattr(model, "n_states_", None)
+    if n_symbols is not None and len(alphabet) != n_symbols:
+        raise ValueError(f"the alphabet {alphabet.name or ','.join(alphabet.symbols)} has "
+                         f"{len(alphabet)} symbols but the model "
+                         f"{'emits' if emission is not None else 'has'} {n_symbols}")
+    return alphabet
+
+
+def _columns(args, meta):
+    if args.columns:
+        return [c.strip() for c in args.columns.split(",")]
+    return meta.get("columns")
+
+
+def read_data(args, meta, alphabet):
+    from hmm_core.io.formats import read_observations
+
+    return read_observations(args.data, args.format, alphabet,
+                             args.id_column or meta.get("id_column"), _columns(args, meta))
+
+
+def set_threads(model, n_threads):
+    if n_threads is None:
+        return
+    if n_threads < 1:
+        raise UsageError("--threads must be at least 1")
+    target = getattr(model, "model", model)  # HigherOrderHMM: its template
+    if hasattr(target, "n_threads"):
+        target.n_threads = n_threads
+
+
+def open_output(path):
+    """(text handle, delimiter, close?) for a table destination; '-' or None is stdout."""
+    if path in (None, "-"):
+        return sys.stdout, ",", False
+    delimiter = "\t" if path.lower().endswith((".tsv", ".tab", ".txt")) else ","
+    return open(path, "w", newline="", encoding="utf-8"), delimiter, True  # noqa: SIM115
+
+
+def check_destinations(*paths):
+    """Fail before any work when an output could not be written at the end."""
+    for path in paths:
+        if path in (None, "-"):
+            continue
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory", path)
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(2, "No such directory", path)
+
+
+def write_json(path, data):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, allow_nan=True)
+        handle.write("\n")
+
+
+def finite_or_none(value):
+    return None if not np.isfinite(value) else float(value)
+
+
+def report(args, message):
+    if not args.quiet:
+        print(f"hmm-core: {message}", file=sys.stderr)
+
+
+def data_chunks(args, meta, model, alphabet):
+    """Chunks of the data file and its size (see :func:`hmm_core.cli._batch.iter_chunks`)."""
+    from hmm_core.cli._batch import chunk_frames, iter_chunks
+
+    n_states = getattr(model, "n_components", None) or getattr(model, "n_states_", 1)
+    try:
+        max_frames = chunk_frames(n_states, args.chunk_size)
+    except ValueError as exc:
+        raise UsageError(f"--chunk-size: {exc}") from None
+    return iter_chunks(args.data, args.format, alphabet, max_frames,
+                       lambda: read_data(args, meta, alphabet))
+
+
+def stream_chunks(chunks, total, args, label, process):
+    """Process every chunk; a data error names the data and the model."""
+    from hmm_core.cli._batch import stream
+    from hmm_core.io.formats import FormatError
+
+    def checked(chunk):
+        try:
+            process(chunk)
+        except FormatError:
+            raise
+        except ValueError as exc:
+            raise ValueError(f"{args.data} does not fit the model {args.model}: "
+                             f"{exc}") from None
+
+    return stream(chunks, total, checked, sys.stderr.isatty() and not args.quiet, label)
+
+
+def report_throughput(args, verb, stats, model):
+    from hmm_core.kernels.config import effective_n_threads
+
+    target = getattr(model, "model", model)
+    threads = effective_n_threads(getattr(target, "n_threads", None))
+    seconds = max(stats["seconds"], 1e-9)
+    report(args, f"{verb} {stats['n_sequences']:,} sequences ({stats['n_frames']:,} frames) "
+                  f"in {stats['seconds']:.3f} s: {stats['n_frames'] / seconds:,.0f} frames/s, "
+                  f"{stats['n_sequences'] / seconds:,.1f} sequences/s, {threads} threads")
