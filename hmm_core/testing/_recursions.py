@@ -57,8 +57,8 @@ def forward_loglik(log_startprob, transmat, log_frameprob, offsets, log_endprob=
 
     Returns
     -------
-    loglik : ndarray of shape (n_seq,)
-        ``log P(x_s)``; -inf for an impossible sequence.
+    ndarray of shape (n_seq,)
+        Per-sequence ``log P(x_s)``; -inf for an impossible sequence.
     """
     p = _Problem(log_startprob, transmat, log_frameprob, offsets, log_endprob)
     with np.errstate(**_QUIET):
@@ -75,8 +75,9 @@ def backward(log_startprob, transmat, log_frameprob, offsets, log_endprob=None, 
 
     Returns
     -------
-    log_beta : ndarray of shape (T_total, N)
-        ``log P(x_{t+1}.., end | z_t = i)``; at the last frame of each sequence
+    ndarray of shape (T_total, N)
+        The backward lattice ``log P(x_{t+1}.., end | z_t = i)``; at the last
+        frame of each sequence
         it equals ``log_endprob`` (or 0).
     """
     p = _Problem(log_startprob, transmat, log_frameprob, offsets, log_endprob)
@@ -117,8 +118,8 @@ def estep(log_startprob, transmat, log_frameprob, offsets, log_endprob=None, exa
 
     Returns
     -------
-    stats : dict
-        ``'loglik'`` (n_seq,) per-sequence log-likelihoods;
+    dict
+        The statistics: ``'loglik'`` (n_seq,) per-sequence log-likelihoods;
         ``'posteriors'`` (T_total, N) state posteriors;
         ``'start_counts'`` (N,) sum over sequences of the first-frame posteriors;
         ``'trans_counts'`` (N, N) expected number of ``i -> j`` transitions,
@@ -192,17 +193,19 @@ def map_path_logprob(log_startprob, transmat, log_frameprob, offsets, path, log_
 
     Parameters
     ----------
-    log_startprob, transmat, log_frameprob, offsets, log_endprob
+    log_startprob, transmat, log_frameprob, offsets
         As in :func:`forward`.
     path : ndarray of int of shape (T_total,)
         A state for every frame. A sequence whose path contains -1 (the
         "no path" marker of :func:`viterbi`) scores -inf.
+    log_endprob : ndarray of shape (N,), optional
+        As in :func:`forward`.
 
     Returns
     -------
-    logprob : ndarray of shape (n_seq,)
-        Joint log-probability of each sequence and its path; -inf if the path
-        is impossible.
+    ndarray of shape (n_seq,)
+        Joint log-probability of each sequence and its path; -inf if the
+        path is impossible.
     """
     p = _Problem(log_startprob, transmat, log_frameprob, offsets, log_endprob)
     path = np.asarray(path)

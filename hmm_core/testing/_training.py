@@ -21,7 +21,7 @@ def categorical_log_frameprob(X, emissionprob):
 
     Returns
     -------
-    log_frameprob : ndarray of shape (T, N)
+    ndarray of shape (T, N)
         ``log(emissionprob[:, X].T)``; -inf where the probability is zero.
     """
     B = np.asarray(emissionprob, dtype=np.float64)
@@ -79,7 +79,7 @@ def baum_welch_categorical(X, offsets, startprob, transmat, emissionprob, endpro
 
     Returns
     -------
-    result : dict
+    dict
         ``'startprob'``, ``'transmat'``, ``'emissionprob'``, ``'endprob'``
         (None without end state): the parameters after ``n_iter`` M-steps;
         ``'loglik_history'``: list of the total log-likelihood computed in
