@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 
 from hmm_core.chains import _analysis as _ca
+from hmm_core.io.codec import Stored
+from hmm_core.io.modelfile import save_model
 
 __all__ = ["HigherOrderMarkovChain", "MarkovChain", "UnvisitedStateWarning"]
 
@@ -43,7 +45,7 @@ def _draw(cum, total, last, u):
     return min(bisect.bisect_right(cum, u * total), last)
 
 
-class _StateSpace:
+class _StateSpace(Stored, file_kind="model", abstract=True):
     """Shared handling of state names, input conversion and the fitted check."""
 
     def _init_common(self, n_states, state_names, pseudocount, random_state):
@@ -165,9 +167,31 @@ class _StateSpace:
         metadata : dict, optional
             JSON-serialisable user data stored alongside.
         """
-        from hmm_core.io.modelfile import save_model
-
         save_model(self, path, metadata=metadata)
+
+    # ------------------------------------------------------------ model files
+    #: Fitted attributes stored in model files besides ``n_states_`` and ``state_names_``.
+    _fitted_names: tuple = ()
+
+    def _file_state(self, writer, prefix):
+        if not hasattr(self, "n_states_"):
+            return {"fitted": None}
+        names = ("n_states_", "state_names_") + self._fitted_names
+        return {"fitted": {name: writer.value(getattr(self, name, None), f"{prefix}fitted.{name}")
+                           for name in names}}
+
+    def _restore_file_state(self, reader, body):
+        if body.get("fitted") is None:
+            return
+        fitted = {name: reader.value(value) for name, value in body["fitted"].items()}
+        n = _ca.check_nonneg_int(fitted.pop("n_states_"), "n_states_", minimum=1)
+        self.n_states_ = n
+        self.state_names_ = _ca.check_state_names(fitted.pop("state_names_"), n)
+        self._restore_fitted(fitted)
+
+    def _restore_fitted(self, fitted):
+        """Validate and set the fitted attributes read from a model file."""
+        raise NotImplementedError
 
 
 class MarkovChain(_ca.ChainAnalysisMixin, _StateSpace):
@@ -208,8 +232,20 @@ class MarkovChain(_ca.ChainAnalysisMixin, _StateSpace):
     emitted.  A positive ``pseudocount`` avoids this.
     """
 
+    _fitted_names = ("startprob_", "transmat_", "start_counts_", "transition_counts_")
+
     def __init__(self, n_states=None, state_names=None, pseudocount=0.0, random_state=None):
         self._init_common(n_states, state_names, pseudocount, random_state)
+
+    def _restore_fitted(self, fitted):
+        n = self.n_states_
+        self.startprob_ = _ca.check_probability_vector(fitted.pop("startprob_"), "startprob_", n)
+        self.transmat_ = _ca.check_transition_matrix(fitted.pop("transmat_"), "transmat_")
+        if self.transmat_.shape != (n, n):
+            raise ValueError(f"transmat_ must have shape ({n}, {n})")
+        for name, value in fitted.items():
+            if value is not None:
+                setattr(self, name, np.asarray(value, dtype=float))
 
     @classmethod
     def from_params(cls, startprob, transmat, state_names=None, random_state=None):
@@ -483,6 +519,35 @@ class HigherOrderMarkovChain(_StateSpace):
         self.order = _ca.check_nonneg_int(order, "order", minimum=1)
         self._init_common(n_states, state_names, pseudocount, random_state)
 
+    _fitted_names = ("_tables",)
+
+    def _restore_fitted(self, fitted):
+        n, k = self.n_states_, self.order
+        tables = fitted.pop("_tables")
+        if len(tables) != k + 1:
+            raise ValueError(f"expected {k + 1} context tables, got {len(tables)}")
+        for j, (contexts, probs) in enumerate(tables):
+            contexts, probs = np.asarray(contexts), np.asarray(probs)
+            if not np.issubdtype(contexts.dtype, np.integer) or contexts.ndim != 2 or (
+                    contexts.size and (contexts.min() < 0 or contexts.max() >= n)):
+                raise ValueError(f"context table {j} holds invalid contexts")
+            if probs.shape != (contexts.shape[0], n):
+                raise ValueError(f"context table {j} has probabilities of shape {probs.shape}")
+            for row in probs:
+                _ca.check_probability_vector(row, f"context table {j}", n)
+        self._set_tables([tuple(t) for t in tables])
+
+    def _set_tables(self, tables):
+        """Set the fitted tables and the attributes derived from them."""
+        k = self.order
+        self.startprob_ = tables[0][1][0]
+        self.start_contexts_ = [t[0] for t in tables[1:k]]
+        self.start_probs_ = [t[1] for t in tables[1:k]]
+        self.contexts_, self.context_probs_ = tables[k]
+        self._tables = tables
+        self._index = [{tuple(r): i for i, r in enumerate(t[0].tolist())} for t in tables]
+        self._cum_cache = {}
+
     def fit(self, X, lengths=None):
         """Estimate the start distributions and context table.
 
@@ -516,13 +581,7 @@ class HigherOrderMarkovChain(_StateSpace):
             )
             tables.append((uniq.astype(np.intp), probs))
         self.n_states_, self.state_names_ = n, self.state_names
-        self.startprob_ = tables[0][1][0]
-        self.start_contexts_ = [t[0] for t in tables[1:k]]
-        self.start_probs_ = [t[1] for t in tables[1:k]]
-        self.contexts_, self.context_probs_ = tables[k]
-        self._tables = tables
-        self._index = [{tuple(r): i for i, r in enumerate(t[0].tolist())} for t in tables]
-        self._cum_cache = {}
+        self._set_tables(tables)
         return self
 
     def score_sequences(self, X, lengths=None):

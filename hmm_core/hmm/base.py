@@ -16,6 +16,9 @@ import numpy as np
 
 from hmm_core.functional.kbest import kbest_paths
 from hmm_core.hmm._training import TrainingMixin, check_states
+from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.io.codec import Stored
+from hmm_core.io.modelfile import save_model
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.validation import check_lengths, check_random_state
 from hmm_core.structure import topology as _topology
@@ -124,7 +127,7 @@ def _summary_lines(model) -> list:
     return lines
 
 
-class BaseHMM(TrainingMixin):
+class BaseHMM(TrainingMixin, Stored, file_kind="model", abstract=True):
     """Hidden Markov model with an emission model supplied by a subclass.
 
     Parameters
@@ -300,9 +303,68 @@ class BaseHMM(TrainingMixin):
         >>> np.array_equal(hmm_core.load(path).emissionprob_, model.emissionprob_)
         True
         """
-        from hmm_core.io.modelfile import save_model
-
         save_model(self, path, metadata=metadata)
+
+    # ------------------------------------------------------------ model files
+    def _file_params(self):
+        params = self.get_params(deep=False)
+        params["callback"] = None  # code is not data
+        return params
+
+    def _file_state(self, writer, prefix):
+        """Chain, emission, topology and monitor (the constructor stores the rest)."""
+        out = {"complete": self._complete_for_file()}
+        out["fitted"] = {name: writer.value(self.__dict__.get(name), f"{prefix}fitted.{name}")
+                         for name in ("startprob_", "transmat_", "endprob_")}
+        out["emission"] = self._get_emission()._fitted_to_file(writer, f"{prefix}emission")
+        topology = self.__dict__.get("_topology")
+        out["topology"] = None if topology is None else writer.value(
+            tuple(topology), f"{prefix}topology")
+        monitor = self.__dict__.get("monitor_")
+        out["monitor"] = None if monitor is None else monitor._to_file(writer,
+                                                                        f"{prefix}monitor")
+        return out
+
+    def _complete_for_file(self):
+        """Whether every parameter is set and valid; an invalid chain is refused.
+
+        A configured but unfitted model (say a topology without emission
+        parameters) is saved as it is and validated when it is used.
+        """
+        self._check_settings()
+        start, trans = self.__dict__.get("startprob_"), self.__dict__.get("transmat_")
+        if start is None or trans is None:
+            return False
+        ChainParams(start, trans, self.__dict__.get("endprob_"),
+                    n_components=self.n_components, suffix="_")
+        try:
+            self._check()
+        except ValueError as exc:
+            if "is not set" not in str(exc):  # the models' message for a missing parameter
+                raise
+            return False
+        return True
+
+    def _restore_file_state(self, reader, body):
+        """Set chain, emission, topology and monitor from a model file, then validate."""
+        fitted = {k: reader.value(v) for k, v in body["fitted"].items()}
+        unknown = set(fitted) - {"startprob_", "transmat_", "endprob_"}
+        if unknown:
+            raise ValueError(f"unexpected chain parameters {sorted(unknown)}")
+        for name, value in fitted.items():
+            if value is not None:
+                setattr(self, name, value)
+        self._get_emission()._fitted_from_file(reader, body["emission"])
+        if body.get("topology") is not None:
+            self._topology = _topology.Topology(*reader.value(body["topology"]))
+        if body.get("monitor") is not None:
+            self.monitor_ = ConvergenceMonitor._from_file(reader, body["monitor"])
+        self._check_settings()
+        if body.get("complete"):
+            self._check()  # the model's own validation of every parameter
+        elif fitted.get("startprob_") is not None and fitted.get("transmat_") is not None:
+            ChainParams(self.startprob_, self.transmat_, fitted.get("endprob_"),
+                        n_components=self.n_components, suffix="_")
 
     # -------------------------------------------------------------- internals
     def _make_emission(self):

@@ -24,13 +24,15 @@ import copy
 import numpy as np
 
 from hmm_core.hmm.base import BaseHMM, check_states
+from hmm_core.io.codec import Stored
+from hmm_core.io.modelfile import save_model
 from hmm_core.kernels.validation import check_lengths, check_random_state
 from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
 
 
-class HigherOrderHMM:
+class HigherOrderHMM(Stored, file_kind="model"):
     """Hidden Markov model of order ``order`` over a first-order model's emissions.
 
     Parameters
@@ -151,9 +153,16 @@ class HigherOrderHMM:
         metadata : dict, optional
             JSON-serialisable user data stored alongside.
         """
-        from hmm_core.io.modelfile import save_model
-
         save_model(self, path, metadata=metadata)
+
+    def _file_state(self, writer, prefix):
+        expanded = self.__dict__.get("model_")
+        return {"expanded": None if expanded is None else expanded._file_state(
+            writer, f"{prefix}expanded.")}
+
+    def _restore_file_state(self, reader, body):
+        if body.get("expanded") is not None:
+            self._expanded()._restore_file_state(reader, body["expanded"])
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: delegate fitted attributes.
