@@ -189,7 +189,7 @@ class Training(HMMCore, abstract=True):
 
     def _objective(self, chain, frames, offsets):
         """What training maximises: log-likelihood, or best-path log-probability."""
-        if self._training() == "viterbi":
+        if self.training == "viterbi":
             return float(chain.viterbi(frames, offsets, self.n_threads)[0].sum())
         return float(chain.loglik(frames, offsets, self.n_threads).sum())
 
@@ -228,7 +228,7 @@ class Training(HMMCore, abstract=True):
         return bool(empty.size)
 
     def _estep(self, chain, frames, offsets):
-        if self._training() == "viterbi":
+        if self.training == "viterbi":
             logprob, path = chain.viterbi(frames, offsets, self.n_threads)
             if not np.isfinite(logprob).all():
                 return {"loglik": logprob}

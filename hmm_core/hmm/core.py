@@ -216,9 +216,6 @@ class HMMCore(Estimator, abstract=True):
         """Validate the settings (``_parameter_constraints``)."""
         self._validate_params()
 
-    def _training(self):
-        return getattr(self, "training", "baum-welch")
-
     def _emission_map(self):
         """Validated ``emission_ties`` (state -> emission class), or None."""
         ties = getattr(self, "emission_ties", None)
