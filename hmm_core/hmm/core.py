@@ -202,6 +202,8 @@ class HMMCore(Estimator, abstract=True):
 
     # -------------------------------------------------------------- internals
     def _make_emission(self):
+        if self._emission_class is None:
+            raise NotImplementedError(f"{type(self).__name__} names no emission model")
         return self._emission_class()
 
     def _get_emission(self):
