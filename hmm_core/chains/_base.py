@@ -94,7 +94,7 @@ class ChainBase(Estimator, abstract=True):
         "state_names": Check(_state_names),
         "pseudocount": Check(_pseudocount),
     }
-    _repr_always = ("n_states",)
+    _repr_always: tuple = ("n_states",)
     _input_tags = {"one_d_array": True, "string": True}
     _generators = True
 

@@ -163,7 +163,7 @@ class HMMCore(Estimator, abstract=True):
 
     _emission_letters = ""
     #: The emission model class; its settings are the class's EmissionSettings.
-    _emission_class = None
+    _emission_class: type | None = None
     _input_tags = {"allow_nan": True}
     # Settings of the models that do not take them as arguments (Gaussian, GMM).
     training = "baum-welch"
