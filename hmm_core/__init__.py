@@ -8,19 +8,20 @@ estimator API, plus observable Markov chains.
 The package is layered; each subpackage is one concept and imports only from
 the layers below it:
 
-=====================  ====================================================
-``hmm_core.kernels``   the Python face of the compiled kernels (``src/``)
-``hmm_core.emissions`` emission models: frame scores and M-step updates
-``hmm_core.structure`` topologies, tied parameters, composed models
-``hmm_core.io``        model files, data formats, alphabets
-``hmm_core.functional`` algorithms over user-supplied frame scores
-``hmm_core.hmm``       the HMM estimator: scoring, decoding, training
-``hmm_core.models``    one HMM class per emission type
-``hmm_core.chains``    observable Markov chains and their analysis
-``hmm_core.plot``      plots (optional matplotlib)
-``hmm_core.cli``       the ``hmm-core`` command line
-``hmm_core.testing``   the NumPy reference implementation
-=====================  ====================================================
+=======================  ====================================================
+``hmm_core.kernels``     the Python face of the compiled kernels (``src/``)
+``hmm_core.emissions``   emission models: frame scores and M-step updates
+``hmm_core.structure``   topologies, tied parameters, composed models
+``hmm_core.io``          model files, data formats, alphabets
+``hmm_core.estimator``   the estimator base: settings, repr, save, randomness
+``hmm_core.functional``  algorithms over user-supplied frame scores
+``hmm_core.hmm``         the HMM estimator: scoring, decoding, training
+``hmm_core.models``      one HMM class per emission type
+``hmm_core.chains``      observable Markov chains and their analysis
+``hmm_core.plot``        plots (optional matplotlib)
+``hmm_core.cli``         the ``hmm-core`` command line
+``hmm_core.testing``     the NumPy reference implementation
+=======================  ====================================================
 """
 
 import sys as _sys

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.io.codec import Stored, init_names
+
 __all__ = ["EmissionModel"]
 
 
-class EmissionModel:
+def _is_fitted_name(name):
+    return name.endswith("_") and not name.startswith("_")
+
+
+class EmissionModel(Stored, file_kind="emission", abstract=True):
     """Per-state observation distributions of an HMM.
 
     Subclasses hold their parameters as attributes ending in ``_`` and own a
@@ -18,6 +24,8 @@ class EmissionModel:
 
     #: hmmlearn ``params`` / ``init_params`` letters this emission owns.
     letters: str = ""
+    #: Attributes stored in model files besides the fitted ones (named ``*_``).
+    _file_extra: tuple = ("n_features",)
 
     def __repr__(self):
         # Like scikit-learn: the constructor settings that differ from the defaults.
@@ -37,6 +45,33 @@ class EmissionModel:
                 args.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(args)})"
 
+    # ----------------------------------------------------------- model files
+    def _to_file(self, writer, key):
+        """Class, constructor settings and fitted state (see :mod:`hmm_core.io.modelfile`)."""
+        names = init_names(type(self))
+        settings = {name: writer.value(getattr(self, name), f"{key}.{name}") for name in names}
+        return {"class": type(self).__name__, "settings": settings,
+                "state": self._fitted_to_file(writer, key, skip=names)}
+
+    @classmethod
+    def _from_file(cls, reader, body):
+        emission = cls(**{name: reader.value(v) for name, v in body["settings"].items()})
+        emission._fitted_from_file(reader, body["state"])
+        return emission
+
+    def _fitted_to_file(self, writer, key, skip=()):
+        """The fitted attributes, encoded; ``skip`` names those stored as settings."""
+        return {name: writer.value(value, f"{key}.{name}") for name, value in vars(self).items()
+                if (_is_fitted_name(name) or name in self._file_extra) and name not in skip}
+
+    def _fitted_from_file(self, reader, state):
+        """Set the attributes encoded by :meth:`_fitted_to_file`."""
+        for name, value in state.items():
+            if not (_is_fitted_name(name) or name in self._file_extra):
+                raise ValueError(f"unexpected emission attribute {name!r}")
+            setattr(self, name, reader.value(value))
+
+    # ------------------------------------------------------------ interface
     def check_X(self, X) -> np.ndarray:
         """Validate observations and return them in the layout this model uses.
 

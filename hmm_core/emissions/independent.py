@@ -143,6 +143,26 @@ class IndependentEmission(EmissionModel):
         blocks = ", ".join(f"({list(c)}, {e!r})" for c, e in pairs)
         return f"IndependentEmission([{blocks}])"
 
+    def _to_file(self, writer, key):
+        # The blocks' emissions carry their own settings and state.
+        blocks = list(zip(self.columns, self.emissions, strict=True))
+        return {"class": type(self).__name__,
+                "settings": {"blocks": writer.value(blocks, f"{key}.blocks")}, "state": {}}
+
+    def _fitted_to_file(self, writer, key, skip=()):
+        return {"blocks": [e._fitted_to_file(writer, f"{key}.blocks.{k}")
+                           for k, e in enumerate(self.emissions)]}
+
+    def _fitted_from_file(self, reader, state):
+        if not state:  # a stand-alone emission: its blocks came with their state
+            return
+        blocks = state.get("blocks", [])
+        if len(blocks) != len(self.emissions):
+            raise ValueError(f"{len(blocks)} emission blocks stored, the model has "
+                             f"{len(self.emissions)}")
+        for emission, block in zip(self.emissions, blocks, strict=True):
+            emission._fitted_from_file(reader, block)
+
     def _block_input(self, emission, values):
         if isinstance(emission, CategoricalEmission):
             # Symbols travel as floats; NaN marks a missing frame (symbol -1).

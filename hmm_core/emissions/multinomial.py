@@ -58,6 +58,7 @@ class MultinomialEmission(EmissionModel):
     """
 
     letters = "e"
+    _file_extra = ("n_features", "_fit_trials")
 
     def __init__(self, n_trials=None, emissionprob_prior=1.0):
         self.n_trials = n_trials

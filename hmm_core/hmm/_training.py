@@ -1,5 +1,10 @@
-"""Training of :class:`~hmm_core.base.BaseHMM`: Baum-Welch, Viterbi training,
-counting fits from labelled states, and random restarts."""
+"""Training of an HMM: Baum-Welch, Viterbi training, counting fits from
+labelled states, and random restarts.
+
+:class:`Training` builds on :class:`~hmm_core.hmm.core.HMMCore` (validated
+parameters, frame scores) and adds ``fit`` with everything it needs:
+initialisation, E-step, M-step, restarts.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ import warnings
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.frames import dense
-from hmm_core.kernels.validation import check_lengths, check_random_state
+from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
-__all__ = ["TrainingMixin", "check_states", "path_stats"]
+__all__ = ["Training", "check_states", "path_stats"]
 
 
 def check_states(states, n_samples, n_components, name="states"):
@@ -69,8 +75,8 @@ def path_stats(path, offsets, n_components):
     }
 
 
-class TrainingMixin:
-    """``fit`` and the M-step, mixed into :class:`~hmm_core.base.BaseHMM`."""
+class Training(HMMCore, abstract=True):
+    """``fit``: initialisation, EM (or Viterbi training), counting fits and restarts."""
 
     def fit(self, X, lengths=None, states=None):
         """Estimate the parameters: EM, Viterbi training, or counting.
@@ -99,13 +105,12 @@ class TrainingMixin:
         self
         """
         self._check_settings()
-        self._sync_emission()
         X = self._get_emission().check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         labels = None if states is None else check_states(states, X.shape[0],
                                                           self.n_components)
         if labels is not None and labels.min() >= 0:
-            return self._fit_counts(X, offsets, labels, check_random_state(self.random_state))
+            return self._fit_counts(X, offsets, labels, self._random_source())
         clamp = None
         if labels is not None and labels.max() >= 0:
             clamp = np.zeros((X.shape[0], self.n_components))
@@ -116,7 +121,7 @@ class TrainingMixin:
 
     def _fit_em(self, X, offsets, clamp=None):
         """EM with ``n_init`` restarts; ``clamp`` (T, N) is added to the frame scores."""
-        random_state = check_random_state(self.random_state)
+        random_state = self._random_source()
         if self.n_init == 1:
             self._fit_once(X, offsets, random_state, clamp)
             return self
@@ -131,6 +136,38 @@ class TrainingMixin:
         self._restore(best)
         self._check()
         return self
+
+    def _init(self, X, random_state):
+        n = self.n_components
+        init = self.init_params
+        missing_s = "s" in init or getattr(self, "startprob_", None) is None
+        missing_t = "t" in init or getattr(self, "transmat_", None) is None
+        topology = self.__dict__.get("_topology")
+        if topology is not None and (missing_s or missing_t):
+            # Draw only over the entries the topology allows.
+            start, trans, end = _topology.random_chain(topology, self.end_state, random_state)
+            if missing_s:
+                self.startprob_ = start
+            if missing_t:
+                self.transmat_, self.endprob_ = trans, end
+        elif topology is None:
+            if missing_s:
+                self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
+            if missing_t:
+                self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
+                if self.end_state:
+                    self.endprob_ = np.full(n, 1.0 / (n + 1))
+                    self.transmat_ = self.transmat_ * (n / (n + 1.0))
+        if self.end_state and getattr(self, "endprob_", None) is None:
+            raise ValueError("end_state=True needs endprob_ when 't' is not in init_params")
+        ties = self._transmat_ties()
+        if ties is not None:
+            _topology.check_ties_against_zeros(self.transmat_, ties)
+            if "t" in init:  # start EM from a chain that honours the ties
+                counts = {"trans_counts": self.transmat_,
+                          "end_counts": getattr(self, "endprob_", None)}
+                self._m_step_transitions(counts, prior=1.0, end_prior=1.0)
+        self._get_emission().initialize(X, self._n_emission_components(), random_state, init)
 
     _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
 
@@ -152,7 +189,7 @@ class TrainingMixin:
 
     def _objective(self, chain, frames, offsets):
         """What training maximises: log-likelihood, or best-path log-probability."""
-        if self._training() == "viterbi":
+        if self.training == "viterbi":
             return float(chain.viterbi(frames, offsets, self.n_threads)[0].sum())
         return float(chain.loglik(frames, offsets, self.n_threads).sum())
 
@@ -191,7 +228,7 @@ class TrainingMixin:
         return bool(empty.size)
 
     def _estep(self, chain, frames, offsets):
-        if self._training() == "viterbi":
+        if self.training == "viterbi":
             logprob, path = chain.viterbi(frames, offsets, self.n_threads)
             if not np.isfinite(logprob).all():
                 return {"loglik": logprob}

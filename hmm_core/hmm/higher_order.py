@@ -20,17 +20,38 @@ with paths reported in original states.
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
+from hmm_core.estimator import Estimator
+from hmm_core.estimator.constraints import Check, Integer
 from hmm_core.hmm.base import BaseHMM, check_states
-from hmm_core.kernels.validation import check_lengths, check_random_state
+from hmm_core.hmm.inference import Queries
+from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
 
 
-class HigherOrderHMM:
+def _on_expanded(name):
+    """A method of :class:`BaseHMM` run by the expanded model (with BaseHMM's documentation)."""
+
+    @functools.wraps(getattr(BaseHMM, name))
+    def method(self, *args, **kwargs):
+        return getattr(self._expanded(), name)(*args, **kwargs)
+
+    method.__qualname__ = f"HigherOrderHMM.{name}"
+    return method
+
+
+def _check_model(value, name, owner):
+    if not isinstance(value, BaseHMM):
+        raise ValueError(f"{name} must be a BaseHMM instance, got {type(value).__name__}")
+    return value
+
+
+class HigherOrderHMM(Queries, Estimator):
     """Hidden Markov model of order ``order`` over a first-order model's emissions.
 
     Parameters
@@ -67,6 +88,9 @@ class HigherOrderHMM:
     states. Other attributes ending in ``_`` (``emissionprob_``,
     ``monitor_``, ``endprob_``, ...) are read from and written to
     :attr:`model_`; its ``endprob_`` is indexed by history.
+    :meth:`score_sequences`, :meth:`aic` and :meth:`bic` are those of
+    :attr:`model_` (whose free parameters are the higher-order model's);
+    the methods that report states report original states.
 
     Examples
     --------
@@ -79,81 +103,26 @@ class HigherOrderHMM:
     (2, 2, 2)
     """
 
+    _parameter_constraints = {"model": Check(_check_model),
+                              "order": Integer(1, allow_bool=False)}
+    _repr_always = ("model", "order")
+    _input_tags = {"allow_nan": True}
+
     def __init__(self, model, order=2):
-        self.model = model
-        self.order = order
+        self._set_params_from(locals())
 
-    # ------------------------------------------------------- estimator API
-    def get_params(self, deep=True):
-        """Constructor parameters (``model`` and ``order``).
-
-        Parameters
-        ----------
-        deep : bool
-            Also return the template's parameters as ``model__<name>``, as
-            scikit-learn does for nested estimators (so a grid search can
-            vary ``model__n_components``).
-
-        Returns
-        -------
-        dict
-        """
-        params = {"model": self.model, "order": self.order}
-        if deep and hasattr(self.model, "get_params"):
-            params.update((f"model__{key}", value)
-                          for key, value in self.model.get_params(deep=False).items())
-        return params
-
-    def set_params(self, **params):
-        """Set ``model``, ``order`` or the template's ``model__<name>`` parameters.
-
-        The expanded model is rebuilt when it is next needed.
-
-        Parameters
-        ----------
-        **params
-            ``model``, ``order``, or ``model__<name>`` for a parameter of the
-            template model.
-
-        Returns
-        -------
-        self
-        """
-        nested = {}
-        for key, value in params.items():
-            if key.startswith("model__"):
-                nested[key[len("model__"):]] = value
-            elif key in ("model", "order"):
-                object.__setattr__(self, key, value)
-            else:
-                raise ValueError(f"invalid parameter {key!r} for HigherOrderHMM")
-        if nested:
-            self.model.set_params(**nested)
+    def _params_changed(self):
+        # Rebuild the expanded model when it is next needed.
         self.__dict__.pop("model_", None)
-        return self
 
-    # scikit-learn's estimator type for versions that read the attribute (< 1.6).
-    _estimator_type = "density_estimator"
+    def _file_state(self, writer, prefix):
+        expanded = self.__dict__.get("model_")
+        return {"expanded": None if expanded is None else expanded._file_state(
+            writer, f"{prefix}expanded.")}
 
-    def __sklearn_tags__(self):
-        """Estimator tags for scikit-learn >= 1.6 (``clone``, ``GridSearchCV``)."""
-        return self.model.__sklearn_tags__()
-
-    def __repr__(self):
-        return f"HigherOrderHMM(model={self.model!r}, order={self.order!r})"
-
-    def save(self, path, metadata=None):
-        """Write the model to a model file (no pickle; see :mod:`hmm_core.io`).
-
-        Parameters
-        ----------
-        path : str or path-like
-        metadata : dict, optional
-            JSON-serialisable user data stored alongside.
-        """
-        from hmm_core.io.modelfile import save_model
-
-        save_model(self, path, metadata=metadata)
+    def _restore_file_state(self, reader, body):
+        if body.get("expanded") is not None:
+            self._expanded()._restore_file_state(reader, body["expanded"])
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: delegate fitted attributes.
@@ -181,11 +150,7 @@ class HigherOrderHMM:
 
     # ---------------------------------------------------------- expansion
     def _check_settings(self):
-        if not isinstance(self.model, BaseHMM):
-            raise ValueError(f"model must be a BaseHMM instance, got {type(self.model).__name__}")
-        order = self.order
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be a positive integer, got {order!r}")
+        self._validate_params()
         if getattr(self.model, "transmat_ties", None) is not None:
             raise ValueError("model.transmat_ties is not supported by HigherOrderHMM")
         self.model._check_settings()
@@ -341,7 +306,6 @@ class HigherOrderHMM:
         """
         expanded = self._expanded()
         expanded._check_settings()
-        expanded._sync_emission()
         X = expanded._get_emission().check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         if states is None:
@@ -350,7 +314,7 @@ class HigherOrderHMM:
         labels = check_states(states, X.shape[0], self.n_components)
         if labels.min() >= 0:
             expanded._fit_counts(X, offsets, self._expand_path(labels, offsets),
-                                 check_random_state(expanded.random_state))
+                                 expanded._random_source())
             return self
         clamp = np.where((labels[:, None] < 0) | (self._last[None, :] == labels[:, None]),
                          0.0, -np.inf)
@@ -358,37 +322,9 @@ class HigherOrderHMM:
         return self
 
     # ----------------------------------------------------- scoring, decoding
-    def score_sequences(self, X, lengths=None):
-        """Log-likelihood of each sequence (see :meth:`BaseHMM.score_sequences`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        ndarray of float64, shape (n_sequences,)
-        """
-        return self._expanded().score_sequences(X, lengths)
-
-    def score(self, X, lengths=None):
-        """Total log-likelihood (see :meth:`BaseHMM.score`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        float
-        """
-        return self._expanded().score(X, lengths)
+    score_sequences = _on_expanded("score_sequences")
+    aic = _on_expanded("aic")
+    bic = _on_expanded("bic")
 
     def score_samples(self, X, lengths=None):
         """Total log-likelihood and posteriors of the original states.
@@ -407,22 +343,6 @@ class HigherOrderHMM:
         """
         log_prob, post = self._expanded().score_samples(X, lengths)
         return log_prob, pool_columns(post, self._last, self.n_components)
-
-    def predict_proba(self, X, lengths=None):
-        """Posteriors ``P(z_t = i | x)`` of the original states.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_components)
-        """
-        return self.score_samples(X, lengths)[1]
 
     def decode_sequences(self, X, lengths=None, algorithm=None):
         """Best original-state path of every sequence (see :meth:`BaseHMM.decode_sequences`).
@@ -459,42 +379,6 @@ class HigherOrderHMM:
         logprob[impossible] = -np.inf
         path[np.repeat(impossible, np.diff(offsets))] = -1
         return logprob, path
-
-    def decode(self, X, lengths=None, algorithm=None):
-        """Most likely original-state path and its total log-probability.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-        algorithm : {"viterbi", "map"}, optional
-            Default: the template model's ``algorithm``.
-
-        Returns
-        -------
-        logprob : float
-        path : ndarray of int64, shape (n_samples,)
-        """
-        logprob, path = self.decode_sequences(X, lengths, algorithm)
-        return float(logprob.sum()), path
-
-    def predict(self, X, lengths=None):
-        """Most likely original state of every frame.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        ndarray of int64, shape (n_samples,)
-        """
-        return self.decode(X, lengths)[1]
 
     def decode_kbest(self, X, lengths=None, k=1):
         """The ``k`` best original-state paths (see :meth:`BaseHMM.decode_kbest`).
@@ -542,35 +426,3 @@ class HigherOrderHMM:
         # A length-1 history has the index of its state.
         X, path = self._expanded().sample(n_samples, random_state, currstate)
         return X, self._last[path]
-
-    def aic(self, X, lengths=None):
-        """Akaike information criterion, with the higher-order model's free parameters.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        float
-        """
-        return self._expanded().aic(X, lengths)
-
-    def bic(self, X, lengths=None):
-        """Bayesian information criterion, with the higher-order model's free parameters.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observations.
-        lengths : array-like of int, optional
-            Sequence lengths; default one sequence.
-
-        Returns
-        -------
-        float
-        """
-        return self._expanded().bic(X, lengths)

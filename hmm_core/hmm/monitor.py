@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["ConvergenceMonitor"]
 
 
@@ -62,6 +64,23 @@ class ConvergenceMonitor:
         self._last_time = now
         self.history.append(float(log_prob))
         self.iter += 1
+
+    def _to_file(self, writer, key):
+        """Settings and history, encoded for a model file."""
+        return {"tol": writer.value(self.tol, f"{key}.tol"),
+                "n_iter": writer.value(self.n_iter, f"{key}.n_iter"),
+                "verbose": writer.value(self.verbose, f"{key}.verbose"),
+                "iter": int(self.iter),
+                "history": writer.value(np.asarray(self.history, dtype=float),
+                                        f"{key}.history")}
+
+    @classmethod
+    def _from_file(cls, reader, info):
+        monitor = cls(reader.value(info["tol"]), reader.value(info["n_iter"]),
+                      reader.value(info["verbose"]))
+        monitor.history = [float(v) for v in reader.value(info["history"])]
+        monitor.iter = int(info["iter"])
+        return monitor
 
     @property
     def converged(self) -> bool:

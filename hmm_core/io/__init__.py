@@ -2,6 +2,8 @@
 
 - :mod:`~hmm_core.io.modelfile`: ``model.save(path)`` / :func:`hmm_core.load`
   (the model-file format is documented there);
+- :mod:`~hmm_core.io.codec`: the values of model files and the registry of the
+  classes that store themselves in them;
 - :mod:`~hmm_core.io.formats`: FASTA/FASTQ, CSV/TSV and ``.npy``/``.npz`` readers and writers;
 - :mod:`~hmm_core.io._alphabet`: DNA, RNA, protein and custom alphabets.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hmm_core.emissions.gaussian import GaussianEmission
-from hmm_core.hmm.base import BaseHMM, emission_attribute
+from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
 
 __all__ = ["GaussianHMM"]
 
@@ -13,8 +13,6 @@ class GaussianHMM(BaseHMM):
 
     Parameters
     ----------
-    n_components : int
-        Number of hidden states.
     covariance_type : {"spherical", "diag", "full", "tied"}
         One variance per state, one per state and feature, one full matrix
         per state, or one full matrix shared by all states.
@@ -23,8 +21,6 @@ class GaussianHMM(BaseHMM):
         matrices), applied at initialisation and after every M-step, so a
         state that captures a single point or a constant feature keeps a
         non-singular covariance.
-    startprob_prior, transmat_prior : float or array-like
-        Dirichlet concentrations of the start and transition probabilities.
     means_prior, means_weight : float or array-like of shape (n_components,)
         Mean and precision weight of the normal prior on ``means_``
         (``means_prior`` may also be (n_components, n_features)).
@@ -34,28 +30,13 @@ class GaussianHMM(BaseHMM):
         ``covars_prior`` is ``covars_prior * I`` for full and tied (hmmlearn
         adds it to every entry); arrays are per state, (n_features,
         n_features) for tied. ``covars_weight`` is a float for tied.
-    algorithm : {"viterbi", "map"}
-        Decoder of :meth:`decode` and :meth:`predict`.
     random_state : int, RandomState or None
-        Seed of the initialisation (k-means) and of :meth:`sample`.
-    n_iter : int
-    tol : float
-    verbose : bool
+        Seed of the initialisation (k-means) and of :meth:`sample` (see
+        :mod:`hmm_core.estimator.base`).
     params, init_params : str
         Letters among ``s`` (start), ``t`` (transitions and end), ``m``
         (means), ``c`` (covariances).
-    end_state : bool
-        Learn an explicit end state (``endprob_``).
-    endprob_prior : float or array-like
-        Dirichlet concentration of the end probabilities.
-    n_init : int
-        EM runs from different random initialisations; the best is kept.
-    n_threads : int or None
-        Kernel threads; default from ``omp_get_max_threads()``.
 
-    callback : callable or None
-        Called as ``callback(monitor)`` after every EM iteration (see
-        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -93,39 +74,31 @@ class GaussianHMM(BaseHMM):
     ((2, 2), (2, 2, 2))
     """
 
+    _emission_class = GaussianEmission
     _emission_letters = "mc"
+
+    covariance_type = EmissionSetting()
+    min_covar = EmissionSetting()
+    means_prior = EmissionSetting()
+    means_weight = EmissionSetting()
+    covars_prior = EmissionSetting()
+    covars_weight = EmissionSetting()
+    means_ = emission_attribute("means_", "State means, shape (n_components, n_features).")
 
     def __init__(self, n_components=1, covariance_type="diag", min_covar=1e-3,
                  startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
                  covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  end_state=False, endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
-        super().__init__(
-            n_components=n_components, startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
-            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
-            n_threads=n_threads,
-            callback=callback,
-        )
-        self.covariance_type = covariance_type
-        self.min_covar = min_covar
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-
-    means_ = emission_attribute("means_", "State means, shape (n_components, n_features).")
+        self._set_params_from(locals())
 
     @property
     def covars_(self):
         """Covariance matrices, shape (n_components, n_features, n_features)."""
-        self._sync_emission()
         return self._get_emission().full_covars(self._n_rows())
 
     @covars_.setter
     def covars_(self, value):
-        self._sync_emission()
         self._get_emission().set_covars(value, self._n_rows())
 
     @covars_.deleter
@@ -156,18 +129,4 @@ class GaussianHMM(BaseHMM):
     def _n_rows(self):
         # Rows of the emission parameters (fewer than n_components when
         # states share emissions).
-        rows = getattr(self, "_n_emission_components", None)
-        return self.n_components if rows is None else rows()
-
-    def _make_emission(self):
-        return GaussianEmission(self.covariance_type, self.min_covar, self.means_prior,
-                                self.means_weight, self.covars_prior, self.covars_weight)
-
-    def _sync_emission(self):
-        emission = self._get_emission()
-        emission.covariance_type = self.covariance_type
-        emission.min_covar = self.min_covar
-        emission.means_prior = self.means_prior
-        emission.means_weight = self.means_weight
-        emission.covars_prior = self.covars_prior
-        emission.covars_weight = self.covars_weight
+        return self._n_emission_components()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.emissions.gmm import GMMEmission
-from hmm_core.hmm.base import BaseHMM, emission_attribute
+from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
 
 __all__ = ["GMMHMM"]
 
@@ -15,15 +15,11 @@ class GMMHMM(BaseHMM):
 
     Parameters
     ----------
-    n_components : int
-        Number of hidden states.
     n_mix : int
         Gaussian components in each state's mixture.
     min_covar : float
         Floor on the variances (eigenvalues of full and tied matrices),
         applied at initialisation and after every M-step.
-    startprob_prior, transmat_prior : float or array-like
-        Dirichlet concentrations of the start and transition probabilities.
     weights_prior : float or array-like, broadcast to (n_components, n_mix)
         Dirichlet concentration of the mixture weights.
     means_prior, means_weight : float or array-like
@@ -34,24 +30,12 @@ class GMMHMM(BaseHMM):
         ``beta`` (diag, spherical). None selects the values for which the
         update is maximum likelihood. A scalar ``covars_prior`` is
         ``covars_prior * I`` for full and tied.
-    algorithm : {"viterbi", "map"}
     covariance_type : {"spherical", "diag", "full", "tied"}
         ``tied``: the components of a state share one full matrix.
-    random_state : int, RandomState or None
-    n_iter : int
-    tol : float
-    verbose : bool
     params, init_params : str
         Letters among ``s``, ``t``, ``m`` (means), ``c`` (covariances) and
         ``w`` (mixture weights).
-    end_state : bool
-    endprob_prior : float or array-like
-    n_init : int
-    n_threads : int or None
 
-    callback : callable or None
-        Called as ``callback(monitor)`` after every EM iteration (see
-        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -84,7 +68,20 @@ class GMMHMM(BaseHMM):
     (2, 2, 1)
     """
 
+    _emission_class = GMMEmission
     _emission_letters = "mcw"
+
+    n_mix = EmissionSetting()
+    min_covar = EmissionSetting()
+    covariance_type = EmissionSetting()
+    weights_prior = EmissionSetting()
+    means_prior = EmissionSetting()
+    means_weight = EmissionSetting()
+    covars_prior = EmissionSetting()
+    covars_weight = EmissionSetting()
+    weights_ = emission_attribute("weights_", "Mixture weights, shape (n_components, n_mix).")
+    means_ = emission_attribute(
+        "means_", "Component means, shape (n_components, n_mix, n_features).")
 
     def __init__(self, n_components=1, n_mix=1, min_covar=1e-3, startprob_prior=1.0,
                  transmat_prior=1.0, weights_prior=1.0, means_prior=0.0, means_weight=0.0,
@@ -92,26 +89,7 @@ class GMMHMM(BaseHMM):
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="stmcw", init_params="stmcw", end_state=False,
                  endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
-        super().__init__(
-            n_components=n_components, startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
-            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
-            n_threads=n_threads,
-            callback=callback,
-        )
-        self.n_mix = n_mix
-        self.min_covar = min_covar
-        self.covariance_type = covariance_type
-        self.weights_prior = weights_prior
-        self.means_prior = means_prior
-        self.means_weight = means_weight
-        self.covars_prior = covars_prior
-        self.covars_weight = covars_weight
-
-    weights_ = emission_attribute("weights_", "Mixture weights, shape (n_components, n_mix).")
-    means_ = emission_attribute(
-        "means_", "Component means, shape (n_components, n_mix, n_features).")
+        self._set_params_from(locals())
 
     @property
     def covars_(self):
@@ -123,8 +101,7 @@ class GMMHMM(BaseHMM):
 
     @covars_.setter
     def covars_(self, value):
-        self._sync_emission()
-        self._get_emission().set_covars(np.asarray(value), self._n_rows())
+        self._get_emission().set_covars(np.asarray(value), self._n_emission_components())
 
     @covars_.deleter
     def covars_(self):
@@ -138,18 +115,3 @@ class GMMHMM(BaseHMM):
     @n_features.setter
     def n_features(self, value):
         self._get_emission().n_features = value
-
-    def _n_rows(self):
-        # Rows of the emission parameters (fewer than n_components when
-        # states share emissions).
-        rows = getattr(self, "_n_emission_components", None)
-        return self.n_components if rows is None else rows()
-
-    def _make_emission(self):
-        return GMMEmission(self.n_mix, self.covariance_type, self.min_covar)
-
-    def _sync_emission(self):
-        emission = self._get_emission()
-        for name in ("n_mix", "covariance_type", "min_covar", "weights_prior", "means_prior",
-                     "means_weight", "covars_prior", "covars_weight"):
-            setattr(emission, name, getattr(self, name))

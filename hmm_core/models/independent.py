@@ -26,41 +26,12 @@ class IndependentHMM(BaseHMM):
         first needs them, and again whenever ``blocks`` is replaced), so the
         objects passed in are never modified; fitted block parameters are in
         :attr:`emissions_`. Per-block priors are set on the emission objects.
-    n_components : int
-        Number of hidden states.
-    startprob_prior, transmat_prior : float or array-like
-        Dirichlet concentrations of the start and transition probabilities.
-    algorithm : {"viterbi", "map"}
-        Decoder of :meth:`decode` and :meth:`predict`.
-    random_state : int, RandomState or None
-    n_iter : int
-    tol : float
-    verbose : bool
     params, init_params : str or None
         Letters among ``s`` (start), ``t`` (transitions and end) and the
         blocks' letters (``e`` categorical/multinomial, ``l`` Poisson, ...).
         A letter applies to every block that owns it. None (the default)
         means all letters.
-    end_state : bool
-        Learn an explicit end state (``endprob_``).
-    endprob_prior : float or array-like
-        Dirichlet concentration of the end probabilities.
-    n_init : int
-        EM runs from different random initialisations; the best is kept.
-    n_threads : int or None
-        Kernel threads; default from ``omp_get_max_threads()``.
-    training : {"baum-welch", "viterbi"}
-        Soft EM, or hard EM on the best path (Viterbi training).
-    emission_ties : array-like of int of shape (n_components,), optional
-        Emission class of each state; tied states share one emission
-        distribution, whose parameters then have one row per class.
-    transmat_ties : array-like of int of shape (n_components, n_components), optional
-        -1 for an untied transition, else the id of a group of transitions
-        that share one expected count (see ``hmm_core.topology.tied_map_rows``).
 
-    callback : callable or None
-        Called as ``callback(monitor)`` after every EM iteration (see
-        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -98,16 +69,7 @@ class IndependentHMM(BaseHMM):
                  verbose=False, params=None, init_params=None, end_state=False,
                  endprob_prior=1.0, n_init=1, n_threads=None,
                  training="baum-welch", emission_ties=None, transmat_ties=None, callback=None):
-        super().__init__(
-            n_components=n_components, startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
-            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
-            n_threads=n_threads, training=training, emission_ties=emission_ties,
-            transmat_ties=transmat_ties,
-            callback=callback,
-        )
-        self.blocks = blocks
+        self._set_params_from(locals())
 
     # ``params``/``init_params`` default to every letter, which depends on the blocks.
     @property
@@ -138,16 +100,16 @@ class IndependentHMM(BaseHMM):
         Parameters
         ----------
         deep : bool
-            Unused; present for scikit-learn compatibility.
+            As :meth:`hmm_core.estimator.Estimator.get_params`.
 
         Returns
         -------
         dict
             ``params`` and ``init_params`` as given (None means all letters).
         """
-        raw = {"params": self._params, "init_params": self._init_params}
-        return {name: raw[name] if name in raw else getattr(self, name)
-                for name in self._get_param_names()}
+        params = super().get_params(deep)
+        params.update(params=self._params, init_params=self._init_params)
+        return params
 
     @property
     def emissions_(self):
@@ -159,11 +121,10 @@ class IndependentHMM(BaseHMM):
         """Number of columns of ``X`` (covered by the blocks)."""
         return self._get_emission().n_features
 
-    def _make_emission(self):
-        self._built_from = self.blocks
-        return IndependentEmission(copy.deepcopy(list(self.blocks)))
-
-    def _sync_emission(self):
+    def _get_emission(self):
         # New blocks mean a new emission: rebuild rather than keep stale copies.
-        if self.__dict__.get("_built_from") is not self.blocks:
-            self._emission = self._make_emission()
+        emission = self.__dict__.get("_emission")
+        if emission is None or self.__dict__.get("_built_from") is not self.blocks:
+            self._built_from = self.blocks
+            self._emission = emission = IndependentEmission(copy.deepcopy(list(self.blocks)))
+        return emission

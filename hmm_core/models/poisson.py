@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hmm_core.emissions.poisson import PoissonEmission
-from hmm_core.hmm.base import BaseHMM, emission_attribute
+from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
 
 __all__ = ["PoissonHMM"]
 
@@ -17,45 +17,16 @@ class PoissonHMM(BaseHMM):
 
     Parameters
     ----------
-    n_components : int
-        Number of hidden states.
-    startprob_prior, transmat_prior : float or array-like
-        Dirichlet concentrations of the start and transition probabilities.
     lambdas_prior, lambdas_weight : float or array-like
         Gamma prior on the rates in hmmlearn's alpha-beta notation: shape
         ``alpha`` and rate ``beta``, a scalar, one value per state (shape
         ``(n_components,)``) or ``(n_components, n_features)``. The update is
         the posterior mean ``(alpha + sum_t gamma_t x_t) / (beta + sum_t
         gamma_t)``; the default ``0, 0`` is maximum likelihood.
-    algorithm : {"viterbi", "map"}
-        Decoder of :meth:`decode` and :meth:`predict`.
-    random_state : int, RandomState or None
-    n_iter : int
-    tol : float
-    verbose : bool
     params, init_params : str
         Letters among ``s`` (start), ``t`` (transitions and end), ``l``
         (rates).
-    end_state : bool
-        Learn an explicit end state (``endprob_``).
-    endprob_prior : float or array-like
-        Dirichlet concentration of the end probabilities.
-    n_init : int
-        EM runs from different random initialisations; the best is kept.
-    n_threads : int or None
-        Kernel threads; default from ``omp_get_max_threads()``.
-    training : {"baum-welch", "viterbi"}
-        Soft EM, or hard EM on the best path (Viterbi training).
-    emission_ties : array-like of int of shape (n_components,), optional
-        Emission class of each state; tied states share one emission
-        distribution, whose parameters then have one row per class.
-    transmat_ties : array-like of int of shape (n_components, n_components), optional
-        -1 for an untied transition, else the id of a group of transitions
-        that share one expected count (see ``hmm_core.topology.tied_map_rows``).
 
-    callback : callable or None
-        Called as ``callback(monitor)`` after every EM iteration (see
-        :class:`~hmm_core.base.BaseHMM`).
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
@@ -84,7 +55,13 @@ class PoissonHMM(BaseHMM):
     (2, 2)
     """
 
+    _emission_class = PoissonEmission
     _emission_letters = "l"
+
+    lambdas_prior = EmissionSetting()
+    lambdas_weight = EmissionSetting()
+    lambdas_ = emission_attribute(
+        "lambdas_", "Poisson rates, shape (n_components, n_features).")
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  lambdas_prior=0.0, lambdas_weight=0.0, algorithm="viterbi",
@@ -92,30 +69,9 @@ class PoissonHMM(BaseHMM):
                  init_params="stl", end_state=False, endprob_prior=1.0, n_init=1,
                  n_threads=None, training="baum-welch", emission_ties=None,
                  transmat_ties=None, callback=None):
-        super().__init__(
-            n_components=n_components, startprob_prior=startprob_prior,
-            transmat_prior=transmat_prior, algorithm=algorithm, random_state=random_state,
-            n_iter=n_iter, tol=tol, verbose=verbose, params=params, init_params=init_params,
-            end_state=end_state, endprob_prior=endprob_prior, n_init=n_init,
-            n_threads=n_threads, training=training, emission_ties=emission_ties,
-            transmat_ties=transmat_ties,
-            callback=callback,
-        )
-        self.lambdas_prior = lambdas_prior
-        self.lambdas_weight = lambdas_weight
-
-    lambdas_ = emission_attribute(
-        "lambdas_", "Poisson rates, shape (n_components, n_features).")
+        self._set_params_from(locals())
 
     @property
     def n_features(self):
         """Number of count columns (from ``lambdas_``)."""
         return self._get_emission()._known_n_features()
-
-    def _make_emission(self):
-        return PoissonEmission(self.lambdas_prior, self.lambdas_weight)
-
-    def _sync_emission(self):
-        emission = self._get_emission()
-        emission.lambdas_prior = self.lambdas_prior
-        emission.lambdas_weight = self.lambdas_weight

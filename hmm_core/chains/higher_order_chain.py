@@ -1,0 +1,315 @@
+"""Markov chains of order ``k``: next-state tables over the contexts seen in training."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmm_core.chains._base import (
+    ChainBase,
+    cumulative_rows,
+    draw,
+    normalize_counts,
+    sequence_starts,
+)
+from hmm_core.chains._validation import (
+    as_state_sequence,
+    check_nonneg_int,
+    check_probability_vector,
+)
+from hmm_core.estimator.constraints import Check
+
+__all__ = ["HigherOrderMarkovChain"]
+
+
+def _order(value, name, owner):
+    return check_nonneg_int(value, name, minimum=1)
+
+
+def lookup_contexts(table, query):
+    """Row index in ``table`` (m, k) of every row of ``query`` (q, k), or -1 if absent."""
+    table = np.asarray(table, dtype=np.intp)
+    query = np.asarray(query, dtype=np.intp)
+    if query.shape[0] == 0:
+        return np.empty(0, dtype=np.intp)
+    if table.shape[0] == 0:
+        return np.full(query.shape[0], -1, dtype=np.intp)
+    if table.shape[1] == 0:
+        return np.zeros(query.shape[0], dtype=np.intp)
+    both = np.concatenate([table, query], axis=0)
+    _, inverse = np.unique(both, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    to_table = np.full(inverse.max() + 1, -1, dtype=np.intp)
+    to_table[inverse[: table.shape[0]]] = np.arange(table.shape[0])
+    return to_table[inverse[table.shape[0] :]]
+
+
+def context_windows(x, starts, lengths, offset, k):
+    """Contexts and targets for all positions ``t`` with ``t - start == offset``
+    (if ``offset < k``) or ``t - start >= k`` (if ``offset == k``).
+
+    Returns ``(contexts, targets, seq_index)`` where ``contexts`` has shape
+    ``(n, offset if offset < k else k)`` holding the states preceding each
+    target position, and ``seq_index`` gives the sequence of each target.
+    """
+    if offset < k:
+        ok = lengths > offset
+        pos = starts[ok] + offset
+        seq = np.flatnonzero(ok)
+        width = offset
+    else:
+        seq = np.repeat(np.arange(lengths.size), np.maximum(lengths - k, 0))
+        within = np.arange(seq.size) - np.repeat(
+            np.concatenate(([0], np.cumsum(np.maximum(lengths - k, 0))[:-1])),
+            np.maximum(lengths - k, 0),
+        )
+        pos = starts[seq] + k + within
+        width = k
+    ctx = (
+        x[pos[:, None] - width + np.arange(width)[None, :]]
+        if width
+        else np.empty((pos.size, 0), dtype=np.intp)
+    )
+    return ctx.astype(np.intp), x[pos], seq
+
+
+class HigherOrderMarkovChain(ChainBase):
+    """Markov chain of order ``k``: ``P(x_t | x_{t-k}, ..., x_{t-1})``.
+
+    Only contexts (k-tuples) seen in training are stored, as a
+    ``(n_contexts, N)`` table of next-state probabilities indexed by context;
+    the ``N^k x N^k`` expanded first-order matrix is never formed.
+
+    Parameters
+    ----------
+    order : int, default 2
+        Order ``k >= 1``.
+    n_states : int, optional
+        Number of states; inferred as for :class:`~hmm_core.MarkovChain` if None.
+    pseudocount : float, default 0.0
+        Dirichlet pseudocount added to every count.
+
+    Attributes
+    ----------
+    n_states_ : int
+    state_names_ : list of str or None
+    startprob_ : ndarray of shape (n_states_,)
+        Distribution of the first state of a sequence.
+    contexts_ : ndarray of shape (n_contexts, order)
+        Contexts seen in training (sorted lexicographically).
+    context_probs_ : ndarray of shape (n_contexts, n_states_)
+        Next-state probabilities for each row of ``contexts_``.
+    start_contexts_, start_probs_ : list of ndarray
+        For ``j = 1..order-1``: the prefixes ``(x_0..x_{j-1})`` seen and the
+        fitted ``P(x_j | x_0..x_{j-1})``.
+
+    Notes
+    -----
+    The first ``k`` symbols of a sequence have fewer than ``k`` predecessors.
+    They are modelled by lower-order, position-specific start distributions:
+    ``x_0 ~ startprob_`` and ``x_j ~ P(x_j | x_0..x_{j-1})`` for ``j < k``,
+    estimated from the beginnings of the training sequences.  This is the
+    exact maximum-likelihood treatment of the sequence start and makes the
+    model equivalent to a first-order chain on k-tuples.  A context never
+    seen in training (at any level) predicts the uniform distribution, which
+    is also the smoothed estimate when ``pseudocount > 0``.
+    """
+
+    _parameter_constraints = {"order": Check(_order), **ChainBase._parameter_constraints}
+    _repr_always = ("order", "n_states")
+    _fitted_names = ("_tables",)
+
+    def __init__(
+        self, order=2, n_states=None, state_names=None, pseudocount=0.0, random_state=None
+    ):
+        self._set_params_from(locals())
+        self._validate_params(store=True)
+
+    def _restore_fitted(self, fitted):
+        n, k = self.n_states_, self.order
+        tables = fitted.pop("_tables")
+        if len(tables) != k + 1:
+            raise ValueError(f"expected {k + 1} context tables, got {len(tables)}")
+        for j, (contexts, probs) in enumerate(tables):
+            contexts, probs = np.asarray(contexts), np.asarray(probs)
+            if not np.issubdtype(contexts.dtype, np.integer) or contexts.ndim != 2 or (
+                    contexts.size and (contexts.min() < 0 or contexts.max() >= n)):
+                raise ValueError(f"context table {j} holds invalid contexts")
+            if probs.shape != (contexts.shape[0], n):
+                raise ValueError(f"context table {j} has probabilities of shape {probs.shape}")
+            for row in probs:
+                check_probability_vector(row, f"context table {j}", n)
+        self._set_tables([tuple(t) for t in tables])
+
+    def _set_tables(self, tables):
+        """Set the fitted tables and the attributes derived from them."""
+        k = self.order
+        self.startprob_ = tables[0][1][0]
+        self.start_contexts_ = [t[0] for t in tables[1:k]]
+        self.start_probs_ = [t[1] for t in tables[1:k]]
+        self.contexts_, self.context_probs_ = tables[k]
+        self._tables = tables
+        self._index = [{tuple(r): i for i, r in enumerate(t[0].tolist())} for t in tables]
+        self._cum_cache = {}
+
+    def fit(self, X, lengths=None):
+        """Estimate the start distributions and context table.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Concatenated state sequences.
+        lengths : array-like of int, optional
+            Sequence lengths; None means one sequence.
+
+        Returns
+        -------
+        self : HigherOrderMarkovChain
+        """
+        x, lengths = self._convert(X, lengths, self.n_states)
+        n, k = self._n_states_for_fit(x), self.order
+        starts = sequence_starts(lengths)
+        tables = []
+        for j in range(k + 1):
+            ctx, target, _ = context_windows(x, starts, lengths, j, k)
+            if ctx.shape[0] == 0:
+                uniq, inv = np.empty((0, ctx.shape[1]), dtype=np.intp), np.empty(0, np.intp)
+            elif j == 0:
+                uniq, inv = np.empty((1, 0), dtype=np.intp), np.zeros(target.size, np.intp)
+            else:
+                uniq, inv = np.unique(ctx, axis=0, return_inverse=True)
+                inv = inv.ravel()
+            counts = np.bincount(inv * n + target, minlength=uniq.shape[0] * n)
+            probs, _ = normalize_counts(
+                counts.reshape(uniq.shape[0], n).astype(float) + self.pseudocount
+            )
+            tables.append((uniq.astype(np.intp), probs))
+        self.n_states_, self.state_names_ = n, self.state_names
+        self._set_tables(tables)
+        return self
+
+    def score_sequences(self, X, lengths=None):
+        """Log-likelihood of each state sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Concatenated state sequences.
+        lengths : array-like of int, optional
+            Sequence lengths; None means one sequence.
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            Includes the start terms; ``-inf`` (never NaN) for impossible sequences.
+        """
+        self._check_fitted()
+        x, lengths = self._convert(X, lengths, self.n_states_)
+        starts = sequence_starts(lengths)
+        out = np.zeros(lengths.size)
+        for j, (table, probs) in enumerate(self._tables):
+            ctx, target, seq = context_windows(x, starts, lengths, j, self.order)
+            rows = lookup_contexts(table, ctx)
+            p = np.full(target.size, 1.0 / self.n_states_)
+            seen = rows >= 0
+            p[seen] = probs[rows[seen], target[seen]]
+            with np.errstate(divide="ignore"):
+                np.add.at(out, seq, np.log(p))
+        return out
+
+    def _next_probs(self, ctx):
+        """Next-state probabilities after the history tuple ``ctx`` (len <= order)."""
+        row = self._index[len(ctx)].get(ctx)
+        if row is None:
+            return np.full(self.n_states_, 1.0 / self.n_states_)
+        return self._tables[len(ctx)][1][row]
+
+    def _history(self, history, name):
+        if history is None or (np.ndim(history) > 0 and len(history) == 0):
+            return ()
+        if np.ndim(history) == 0:
+            history = [history]
+        names = self.state_names_
+        x = as_state_sequence(np.asarray(history, dtype=object), self.n_states_, names, name)
+        return tuple(int(v) for v in x)
+
+    def predict_distribution(self, history, n_steps=1):
+        """Distribution of the state ``n_steps`` ahead given the recent history.
+
+        Parameters
+        ----------
+        history : sequence of int or str
+            The states observed so far (oldest first); only the last ``order``
+            are used.  A history shorter than ``order`` is treated as the
+            beginning of a sequence (start distributions are used); an empty
+            history gives the distribution of the first state.
+        n_steps : int, default 1
+            Steps ahead (>= 0).  ``n_steps > 1`` propagates a distribution over
+            the seen contexts exactly, at cost ``O(n_steps * contexts * N)``.
+
+        Returns
+        -------
+        ndarray of shape (n_states_,)
+        """
+        self._check_fitted()
+        n_steps = check_nonneg_int(n_steps, "n_steps")
+        ctx = self._history(history, "history")[-self.order :]
+        if n_steps == 0:
+            if not ctx:
+                raise ValueError("n_steps=0 requires a non-empty history")
+            out = np.zeros(self.n_states_)
+            out[ctx[-1]] = 1.0
+            return out
+        dist = {ctx: 1.0}
+        for _ in range(n_steps):
+            marginal, new = np.zeros(self.n_states_), {}
+            for c, w in dist.items():
+                q = w * self._next_probs(c)
+                marginal += q
+                for s in np.flatnonzero(q).tolist():
+                    key = (c + (s,))[-self.order :]
+                    new[key] = new.get(key, 0.0) + q[s]
+            dist = new
+        return marginal
+
+    def sample(self, n_samples, random_state=None, start=None):
+        """Sample one state sequence.
+
+        Parameters
+        ----------
+        n_samples : int
+            Length of the sequence (>= 1).
+        random_state : None, int, numpy.random.Generator or RandomState, optional
+            Randomness; defaults to the ``random_state`` given at construction.
+        start : sequence of int or str, optional
+            Initial states the sequence begins with; the rest is drawn
+            conditionally on them.  If None, everything is drawn from the model.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Integer state indices.
+        """
+        self._check_fitted()
+        n_samples = check_nonneg_int(n_samples, "n_samples", minimum=1)
+        out = list(self._history(start, "start"))
+        if len(out) > n_samples:
+            raise ValueError(f"start has {len(out)} states but n_samples is {n_samples}")
+        u = self._random_source(random_state).random(n_samples - len(out)).tolist()
+        for v in u:
+            ctx = tuple(out[-self.order :]) if len(out) >= self.order else tuple(out)
+            cached = self._cum_cache.get(ctx)
+            if cached is None:
+                c, t, last = cumulative_rows(self._next_probs(ctx))
+                cached = self._cum_cache[ctx] = (c[0], t[0], last[0])
+            out.append(draw(*cached, v))
+        return np.asarray(out, dtype=np.intp)
+
+    def __str__(self):
+        """A summary of the fitted parameters (the ``repr`` before fitting)."""
+        if not hasattr(self, "n_states_"):
+            return repr(self)
+        names = self.state_names_ or [str(i) for i in range(self.n_states_)]
+        contexts = ", ".join(f"{len(ctx)} of length {j}"
+                             for j, (ctx, _) in enumerate(self._tables))
+        return "\n".join([repr(self), f"  {self.n_states_} states: {', '.join(names)}",
+                          f"  contexts seen in training: {contexts}"])

@@ -1,0 +1,348 @@
+"""The core of every HMM: settings, the emission model, validated parameters, files.
+
+:class:`HMMCore` is emission-agnostic. A model class names its
+:class:`~hmm_core.emissions.EmissionModel` (``_emission_class``), declares
+which of its settings live on that emission (:class:`EmissionSetting`) and
+exposes the emission's parameters under hmmlearn's attribute names
+(:func:`emission_attribute`): every setting and parameter is stored once.
+
+Scoring and decoding (:mod:`~hmm_core.hmm.inference`) and training
+(:mod:`~hmm_core.hmm._training`) build on this class; :class:`~hmm_core.hmm.base.BaseHMM`
+combines them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmm_core.estimator import Estimator, format_array
+from hmm_core.estimator.constraints import Check, Integer, Letters, OneOf
+from hmm_core.estimator.docs import document_parameters
+from hmm_core.hmm._docs import SHARED_PARAMETERS
+from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.kernels.chain import ChainParams
+from hmm_core.kernels.validation import check_lengths
+from hmm_core.structure import topology as _topology
+
+__all__ = ["EmissionSetting", "HMMCore", "emission_attribute"]
+
+DECODERS = ("viterbi", "map")
+TRAININGS = ("baum-welch", "viterbi")
+
+
+def _fingerprint(obj, parts, fitted_only, depth=0):
+    """Append obj's public attributes (only ``name_`` ones if fitted_only).
+
+    Lists of objects (IndependentHMM's emission blocks) are walked into.
+    """
+    for name, value in sorted(vars(obj).items()):
+        if name.startswith("_") or name == "monitor_" or (fitted_only and not name.endswith("_")):
+            continue
+        if isinstance(value, np.ndarray):
+            parts.append((depth, name, value.dtype.str, value.shape, value.tobytes()))
+        elif isinstance(value, (list, tuple)) and depth < 3:
+            for item in value:
+                if hasattr(item, "__dict__"):
+                    _fingerprint(item, parts, False, depth + 1)
+                elif isinstance(item, np.ndarray):
+                    parts.append((depth, name, item.tobytes()))
+                else:
+                    parts.append((depth, name, repr(item)))
+        else:
+            parts.append((depth, name, repr(value)))
+
+
+def emission_attribute(name: str, doc: str) -> property:
+    """A fitted parameter of a model that is stored on the model's emission object.
+
+    Parameters
+    ----------
+    name : str
+        The attribute's name, on the model and on the emission.
+    doc : str
+        Its documentation.
+
+    Returns
+    -------
+    property
+        Reading raises ``AttributeError`` while the emission's value is None;
+        deleting sets it to None.
+    """
+
+    def fget(self):
+        emission = self._get_emission()
+        if getattr(emission, name, None) is None:
+            raise AttributeError(name)
+        return getattr(emission, name)
+
+    def fset(self, value):
+        setattr(self._get_emission(), name, value)
+
+    def fdel(self):
+        setattr(self._get_emission(), name, None)
+
+    return property(fget, fset, fdel, doc)
+
+
+class EmissionSetting:
+    """A constructor setting of a model that is stored on the model's emission.
+
+    The emission reads it (a prior, a covariance type, ...), so it has one
+    home: reading or assigning the model's attribute reads or assigns the
+    emission's.
+
+    Parameters
+    ----------
+    inferred : bool
+        The emission infers the value from data when it is None (the number
+        of symbols, say): assigning None then keeps a value already inferred.
+    """
+
+    def __init__(self, inferred=False):
+        self.inferred = inferred
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        return getattr(model._get_emission(), self.name)
+
+    def __set__(self, model, value):
+        if value is None and self.inferred:
+            return  # None means "infer": keep what the emission knows
+        setattr(model._get_emission(), self.name, value)
+
+
+def _ties_rule(check):
+    def rule(value, name, owner):
+        if value is not None:
+            check(value, owner.n_components)
+        return value
+    return Check(rule)
+
+
+def _summary_lines(model) -> list:
+    """Lines of ``str(model)``: settings, fit, then every parameter array."""
+    lines = [repr(model)]
+    emission = model._get_emission()
+    n_features = getattr(emission, "n_features", None)
+    head = f"  {model.n_components} states"
+    if n_features is not None:
+        head += f", {n_features} features"
+    monitor = getattr(model, "monitor_", None)
+    if monitor is not None and monitor.history:
+        status = "converged" if monitor.converged else "not converged"
+        head += (f"; fitted in {monitor.iter} iterations ({status}), "
+                 f"log-likelihood {monitor.history[-1]:.6g}")
+    lines.append(head)
+    arrays = [("startprob_", model.startprob_), ("transmat_", model.transmat_)]
+    if getattr(model, "endprob_", None) is not None:
+        arrays.append(("endprob_", model.endprob_))
+    blocks = getattr(emission, "emissions", [emission])
+    for k, block in enumerate(blocks):
+        prefix = f"block {k} " if len(blocks) > 1 else ""
+        for name, value in vars(block).items():
+            if name.endswith("_") and not name.startswith("_") and value is not None:
+                arrays.append((prefix + name, value))
+    for name, value in arrays:
+        lines.append(f"  {name} {np.shape(value)}")
+        lines.append(format_array(value))
+    return lines
+
+
+class HMMCore(Estimator, abstract=True):
+    """Chain parameters, settings and validation of a hidden Markov model.
+
+    Notes
+    -----
+    A topology set by :mod:`hmm_core.topology` (the private ``_topology``
+    attribute) restricts random initialisation to the allowed entries.
+    """
+
+    _emission_letters = ""
+    #: The emission model class; its settings are the class's EmissionSettings.
+    _emission_class: type | None = None
+    _input_tags = {"allow_nan": True}
+    # Settings of the models that do not take them as arguments (Gaussian, GMM).
+    training = "baum-welch"
+    emission_ties = None
+    transmat_ties = None
+
+    _parameter_constraints = {
+        "n_components": Integer(1),
+        "algorithm": OneOf(*DECODERS),
+        "n_iter": Integer(0),
+        "n_init": Integer(1),
+        "params": Letters(),
+        "init_params": Letters(),
+        "training": OneOf(*TRAININGS),
+        "emission_ties": _ties_rule(_topology.check_emission_ties),
+        "transmat_ties": _ties_rule(_topology.check_transmat_ties),
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("__doc__"):
+            document_parameters(cls, SHARED_PARAMETERS)
+
+    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
+                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
+                 verbose=False, params="st", init_params="st", end_state=False,
+                 endprob_prior=1.0, n_init=1, n_threads=None, training="baum-welch",
+                 emission_ties=None, transmat_ties=None, callback=None):
+        self._set_params_from(locals())
+
+    def __str__(self):
+        """A summary of the fitted parameters (the ``repr`` before fitting)."""
+        if getattr(self, "startprob_", None) is None or getattr(self, "transmat_", None) is None:
+            return repr(self)
+        return "\n".join(_summary_lines(self))
+
+    # -------------------------------------------------------------- internals
+    def _make_emission(self):
+        if self._emission_class is None:
+            raise NotImplementedError(f"{type(self).__name__} names no emission model")
+        return self._emission_class()
+
+    def _get_emission(self):
+        if "_emission" not in self.__dict__:
+            self._emission = self._make_emission()
+        return self._emission
+
+    def _valid_letters(self):
+        return "st" + self._emission_letters
+
+    def _check_settings(self):
+        """Validate the settings (``_parameter_constraints``)."""
+        self._validate_params()
+
+    def _emission_map(self):
+        """Validated ``emission_ties`` (state -> emission class), or None."""
+        ties = getattr(self, "emission_ties", None)
+        return None if ties is None else _topology.check_emission_ties(ties, self.n_components)
+
+    def _transmat_ties(self):
+        ties = getattr(self, "transmat_ties", None)
+        return None if ties is None else _topology.check_transmat_ties(ties, self.n_components)
+
+    def _n_emission_components(self):
+        """Rows of the emission parameters: one per emission class."""
+        ties = self._emission_map()
+        return self.n_components if ties is None else int(ties.max()) + 1
+
+    def _state_key(self):
+        """Fingerprint of what :meth:`_check` validates: settings and parameter values."""
+        parts = [repr(sorted(self.get_params(deep=False).items()))]
+        _fingerprint(self, parts, True)
+        _fingerprint(self._get_emission(), parts, False)
+        return tuple(parts)
+
+    def _check(self):
+        """Validate every parameter; cache the kernels' view of the chain.
+
+        A model whose settings and parameter values are unchanged since the
+        last call (compared byte for byte, so in-place edits count) is not
+        validated again.
+        """
+        key = self._state_key()
+        if self.__dict__.get("_checked_key") == key and "_chain" in self.__dict__:
+            return self._chain
+        self.__dict__.pop("_checked_key", None)
+        self._check_settings()
+        for name in ("startprob_", "transmat_"):
+            if getattr(self, name, None) is None:
+                raise ValueError(f"{name} is not set: fit the model or assign it")
+        endprob = getattr(self, "endprob_", None)
+        chain = ChainParams(self.startprob_, self.transmat_, endprob,
+                            n_components=self.n_components, suffix="_")
+        self.startprob_, self.transmat_ = chain.startprob, chain.transmat
+        self.endprob_ = chain.endprob
+        self._get_emission().check_params(self._n_emission_components())
+        self._chain = chain
+        self._checked_key = self._state_key()
+        return chain
+
+    def _validate(self, X, lengths):
+        X = self._get_emission().check_X(X)
+        return X, check_lengths(lengths, X.shape[0])
+
+    def _log_frameprob(self, X):
+        """(T, n_components) emission log-likelihoods; tied states share a column."""
+        emission = self._get_emission()
+        ties = self._emission_map()
+        if hasattr(emission, "frame_table"):  # rows of a small table (FrameTable)
+            frames = emission.frame_table(X)
+            return frames if ties is None else frames.take_columns(ties)
+        frames = emission.log_frameprob(X)
+        return frames if ties is None else np.ascontiguousarray(frames[:, ties])
+
+    def _prepare(self, X, lengths):
+        chain = self._check()
+        X, offsets = self._validate(X, lengths)
+        return chain, X, offsets, self._log_frameprob(X)
+
+    # ------------------------------------------------------------ model files
+    def _file_params(self):
+        params = self.get_params(deep=False)
+        params["callback"] = None  # code is not data
+        return params
+
+    def _file_state(self, writer, prefix):
+        """Chain, emission, topology and monitor (the constructor stores the rest)."""
+        out = {"complete": self._complete_for_file()}
+        out["fitted"] = {name: writer.value(self.__dict__.get(name), f"{prefix}fitted.{name}")
+                         for name in ("startprob_", "transmat_", "endprob_")}
+        out["emission"] = self._get_emission()._fitted_to_file(writer, f"{prefix}emission")
+        topology = self.__dict__.get("_topology")
+        out["topology"] = None if topology is None else writer.value(
+            tuple(topology), f"{prefix}topology")
+        monitor = self.__dict__.get("monitor_")
+        out["monitor"] = None if monitor is None else monitor._to_file(writer,
+                                                                        f"{prefix}monitor")
+        return out
+
+    def _complete_for_file(self):
+        """Whether every parameter is set and valid; an invalid chain is refused.
+
+        A configured but unfitted model (say a topology without emission
+        parameters) is saved as it is and validated when it is used.
+        """
+        self._check_settings()
+        start, trans = self.__dict__.get("startprob_"), self.__dict__.get("transmat_")
+        if start is None or trans is None:
+            return False
+        ChainParams(start, trans, self.__dict__.get("endprob_"),
+                    n_components=self.n_components, suffix="_")
+        try:
+            self._check()
+        except ValueError as exc:
+            if "is not set" not in str(exc):  # the models' message for a missing parameter
+                raise
+            return False
+        return True
+
+    def _restore_file_state(self, reader, body):
+        """Set chain, emission, topology and monitor from a model file, then validate."""
+        fitted = {k: reader.value(v) for k, v in body["fitted"].items()}
+        unknown = set(fitted) - {"startprob_", "transmat_", "endprob_"}
+        if unknown:
+            raise ValueError(f"unexpected chain parameters {sorted(unknown)}")
+        for name, value in fitted.items():
+            if value is not None:
+                setattr(self, name, value)
+        self._get_emission()._fitted_from_file(reader, body["emission"])
+        if body.get("topology") is not None:
+            self._topology = _topology.Topology(*reader.value(body["topology"]))
+        if body.get("monitor") is not None:
+            self.monitor_ = ConvergenceMonitor._from_file(reader, body["monitor"])
+        self._check_settings()
+        if body.get("complete"):
+            self._check()  # the model's own validation of every parameter
+        elif fitted.get("startprob_") is not None and fitted.get("transmat_") is not None:
+            ChainParams(self.startprob_, self.transmat_, fitted.get("endprob_"),
+                        n_components=self.n_components, suffix="_")
+
+
+document_parameters(HMMCore, SHARED_PARAMETERS)

@@ -1,0 +1,271 @@
+"""Scoring, decoding and sampling of an HMM, and the information criteria.
+
+:class:`Queries` holds the hmmlearn methods that are derived from three
+primitives (``score_sequences``, ``score_samples``, ``decode_sequences``), so
+that every model offering the primitives (:class:`Inference`,
+:class:`~hmm_core.HigherOrderHMM`) answers them the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmm_core.functional.kbest import kbest_paths
+from hmm_core.hmm.core import DECODERS, HMMCore
+from hmm_core.structure import topology as _topology
+
+__all__ = ["Inference", "Queries"]
+
+
+class Queries:
+    """``score``, ``predict_proba``, ``decode`` and ``predict`` from the per-sequence primitives.
+
+    A class mixing this in defines ``score_sequences``, ``score_samples``
+    and ``decode_sequences``.
+    """
+
+    def score(self, X, lengths=None):
+        """Total log-likelihood of all sequences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        return float(self.score_sequences(X, lengths).sum())
+
+    def predict_proba(self, X, lengths=None):
+        """State posteriors ``P(z_t = i | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        return self.score_samples(X, lengths)[1]
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """Most likely state path (hmmlearn's ``decode``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+
+        Returns
+        -------
+        log_prob : float
+            Sum over sequences of ``log P(x, path)``.
+        state_sequence : ndarray of int64, shape (n_samples,)
+        """
+        logprob, path = self.decode_sequences(X, lengths, algorithm)
+        return float(logprob.sum()), path
+
+    def predict(self, X, lengths=None):
+        """Most likely state of every frame, by the model's ``algorithm``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of int64, shape (n_samples,)
+        """
+        return self.decode(X, lengths)[1]
+
+
+class Inference(Queries, HMMCore, abstract=True):
+    """Likelihoods, posteriors, best paths and samples of a model with set parameters."""
+
+    def score_sequences(self, X, lengths=None):
+        """Log-likelihood of each sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        ndarray of shape (n_sequences,)
+            ``log P(x)`` per sequence; ``-inf`` for an impossible one.
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        return chain.loglik(frames, offsets, self.n_threads)
+
+    def score_samples(self, X, lengths=None):
+        """Total log-likelihood and state posteriors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        log_prob : float
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        loglik, post = chain.posteriors(frames, offsets, self.n_threads)
+        return float(loglik.sum()), post
+
+    def decode_sequences(self, X, lengths=None, algorithm=None):
+        """Best state path of every sequence and its per-sequence log-probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+            Defaults to the model's ``algorithm``.
+
+        Returns
+        -------
+        logprob : ndarray of shape (n_sequences,)
+            ``log P(x, path)`` of each decoded path: a true joint log-probability
+            for both decoders (``-inf`` when the MAP path is not a possible path).
+        path : ndarray of int64, shape (n_samples,)
+            -1 for frames of an impossible sequence.
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm not in DECODERS:
+            raise ValueError(f"algorithm must be one of {DECODERS}, got {algorithm!r}")
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        if algorithm == "viterbi":
+            return chain.viterbi(frames, offsets, self.n_threads)
+        loglik, post = chain.posteriors(frames, offsets, self.n_threads)
+        path = np.argmax(post, axis=1)
+        logprob = chain.path_logprob(frames, offsets, path)
+        impossible = ~np.isfinite(loglik)
+        if impossible.any():
+            logprob[impossible] = -np.inf
+            path[np.repeat(impossible, np.diff(offsets))] = -1
+        return logprob, path
+
+    def decode_kbest(self, X, lengths=None, k=1):
+        """The ``k`` most probable state paths of every sequence, best first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        k : int
+            Number of paths per sequence.
+
+        Returns
+        -------
+        logprob : ndarray of shape (k, n_sequences)
+            ``logprob[r, s]`` is ``log P(x_s, r-th best path)``, non-increasing
+            in ``r``; ``-inf`` where a sequence has fewer than ``r + 1``
+            possible paths.
+        paths : ndarray of int64, shape (k, n_samples)
+            ``paths[r]`` holds the concatenated ``r``-th best paths (-1 where
+            there is none); ``paths[0]`` is a Viterbi path.
+
+        See Also
+        --------
+        hmm_core.kbest_viterbi : the same over user-supplied frame scores.
+        """
+        chain, X, offsets, frames = self._prepare(X, lengths)
+        return kbest_paths(chain.log_startprob, chain.log_transmat, np.asarray(frames), offsets, k,
+                           chain.log_endprob)
+
+    # -------------------------------------------------------------- sampling
+    def sample(self, n_samples=1, random_state=None, currstate=None):
+        """Draw one sequence from the model.
+
+        With an end state, the chain is conditioned on not ending before
+        ``n_samples`` frames (transition rows renormalised without the end).
+
+        Parameters
+        ----------
+        n_samples : int
+        random_state : int, RandomState or None
+            Defaults to the model's ``random_state``.
+        currstate : int, optional
+            State of the first frame; drawn from ``startprob_`` when None.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        state_sequence : ndarray of int64, shape (n_samples,)
+        """
+        chain = self._check()
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = self._random_source(random_state)
+        n = self.n_components
+        if currstate is not None and not 0 <= currstate < n:
+            raise ValueError(f"currstate must be in 0..{n - 1}, got {currstate}")
+        trans_cdf = np.cumsum(chain.transmat, axis=1)
+        start_cdf = np.cumsum(chain.startprob)
+        states = np.empty(n_samples, dtype=np.int64)
+        uniforms = rng.random_sample(n_samples)
+        state = (int(currstate) if currstate is not None
+                 else int(np.searchsorted(start_cdf, uniforms[0] * start_cdf[-1], "right")))
+        states[0] = state
+        for t in range(1, n_samples):
+            row = trans_cdf[state]
+            state = int(np.searchsorted(row, uniforms[t] * row[-1], side="right"))
+            states[t] = state
+        ties = self._emission_map()
+        classes = states if ties is None else ties[states]
+        return self._get_emission().sample(classes, rng), states
+
+    # --------------------------------------------------------- model choice
+    def _n_parameters(self):
+        """Free scalar parameters (structural zeros are not free)."""
+        self._check()
+        count = 0
+        if "s" in self.params:
+            count += np.count_nonzero(self.startprob_) - 1
+        ties = self._transmat_ties()
+        if "t" in self.params and ties is not None:
+            count += _topology.n_free_transitions(self.transmat_, self.endprob_, ties)
+        elif "t" in self.params:
+            rows = np.count_nonzero(self.transmat_, axis=1)
+            if self.endprob_ is not None:
+                rows = rows + (self.endprob_ > 0)
+            count += int(np.sum(rows - 1))
+        return int(count + self._get_emission().n_free_parameters(self.params))
+
+    def aic(self, X, lengths=None):
+        """Akaike information criterion: ``-2 log L + 2 p``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        return -2 * self.score(X, lengths) + 2 * self._n_parameters()
+
+    def bic(self, X, lengths=None):
+        """Bayesian information criterion: ``-2 log L + p log(n_samples)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        float
+        """
+        n_samples = self._get_emission().check_X(X).shape[0]
+        return -2 * self.score(X, lengths) + self._n_parameters() * np.log(n_samples)

@@ -1,0 +1,317 @@
+"""Values of model files: tagged JSON with arrays beside it, and the class registry.
+
+The codec turns Python values into JSON and back (the tags are listed in
+:mod:`hmm_core.io.modelfile`). It knows no model: a class that can be
+stored subclasses :class:`Stored`, which registers it by name, and encodes
+and decodes its own state with :meth:`Stored._to_file` and
+:meth:`Stored._from_file`. Only classes defined inside hmm_core are
+registered, so a file can only name hmm_core's own classes, and loading
+never runs code that the file chose.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+__all__ = ["Reader", "Stored", "Writer", "init_names"]
+
+_BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
+#: Registered classes by kind ("model", "emission") and class name.
+_REGISTRY: dict[str, dict[str, type]] = {"model": {}, "emission": {}}
+
+
+def init_names(cls):
+    """Constructor parameter names of a class, in signature order.
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    list of str
+    """
+    sig = inspect.signature(cls.__init__)
+    return [p.name for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
+class Stored:
+    """A class whose instances can be written to model files.
+
+    A base class names its kind (``class EmissionModel(Stored,
+    file_kind="emission", abstract=True)``); every class of that kind defined
+    in hmm_core and not declared ``abstract=True`` is registered under its
+    class name, which is how a file refers to it.
+
+    The default encoding is the constructor arguments (``params``) plus
+    whatever :meth:`_file_state` adds; decoding calls the constructor and
+    hands the rest of the encoding to :meth:`_restore_file_state`.
+    """
+
+    _file_kind: str | None = None
+
+    def __init_subclass__(cls, file_kind=None, abstract=False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if file_kind is not None:
+            if file_kind not in _REGISTRY:
+                raise TypeError(f"unknown file kind {file_kind!r}")
+            cls._file_kind = file_kind
+        inside = cls.__module__ == "hmm_core" or cls.__module__.startswith("hmm_core.")
+        if abstract or not inside or cls._file_kind is None:
+            return
+        table = _REGISTRY[cls._file_kind]
+        known = table.get(cls.__name__)
+        if known is not None and known.__module__ != cls.__module__:
+            raise TypeError(f"two {cls._file_kind} classes are named {cls.__name__}: "
+                            f"{known.__module__} and {cls.__module__}")
+        table[cls.__name__] = cls
+
+    # -------------------------------------------------------------- encoding
+    def _file_params(self):
+        """Constructor arguments to store (default: every one, by attribute)."""
+        return {name: getattr(self, name) for name in init_names(type(self))}
+
+    def _file_state(self, writer, prefix):
+        """Encoded state beyond the constructor arguments (a dict of JSON values).
+
+        Parameters
+        ----------
+        writer : Writer
+        prefix : str
+            Prefix of the array keys of this object (``""`` or ending in ``.``).
+        """
+        return {}
+
+    def _to_file(self, writer, key):
+        """The encoding of this object: ``class``, ``params`` and its state."""
+        prefix = f"{key}." if key else ""
+        params = {name: writer.value(value, f"{prefix}params.{name}")
+                  for name, value in self._file_params().items()}
+        return {"class": type(self).__name__, "params": params,
+                **self._file_state(writer, prefix)}
+
+    # -------------------------------------------------------------- decoding
+    def _restore_file_state(self, reader, body):
+        """Set the state that :meth:`_file_state` encoded (``body`` is the whole encoding)."""
+
+    @classmethod
+    def _from_file(cls, reader, body):
+        """A new instance from its encoding."""
+        params = {name: reader.value(value) for name, value in body["params"].items()}
+        obj = cls(**params)
+        obj._restore_file_state(reader, body)
+        return obj
+
+
+def registered(kind, name):
+    """The registered class of ``kind`` named ``name``, or None."""
+    return _REGISTRY[kind].get(name)
+
+
+def check_registered(obj, kind, key):
+    """Raise ``ValueError`` unless ``obj`` is an instance of a registered class of ``kind``."""
+    cls = type(obj)
+    if isinstance(obj, Stored) and cls._file_kind == kind and registered(kind,
+                                                                         cls.__name__) is cls:
+        return
+    if kind == "emission":
+        raise ValueError(f"cannot save {key}: {cls.__name__} is not one of hmm_core's "
+                         "emission classes")
+    raise ValueError(f"cannot save a {cls.__name__}: not one of hmm_core's model classes")
+
+
+# ------------------------------------------------------------------ encoding
+class Writer:
+    """Turns Python values into JSON, collecting arrays under dotted keys.
+
+    Attributes
+    ----------
+    arrays : dict of str to ndarray
+        Every array met so far, by key (the ``.npy`` members of the file).
+    """
+
+    def __init__(self):
+        self.arrays = {}
+
+    def encode(self, obj, kind="model", key=""):
+        """The encoding of a registered object (a model file's ``model``).
+
+        Parameters
+        ----------
+        obj : Stored
+        kind : {"model", "emission"}
+        key : str
+            Key prefix of its arrays.
+
+        Returns
+        -------
+        dict
+        """
+        check_registered(obj, kind, key)
+        return obj._to_file(self, key)
+
+    def value(self, value, key):
+        """JSON for ``value``; arrays are stored under ``key``.
+
+        Parameters
+        ----------
+        value : object
+        key : str
+
+        Returns
+        -------
+        JSON value
+        """
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int) and type(value) is int:
+            return value
+        if type(value) is float:
+            return value if math.isfinite(value) else {"$float": repr(value)}
+        if isinstance(value, (np.ndarray, np.generic)):
+            arr = np.asarray(value)
+            if arr.dtype.hasobject:
+                raise ValueError(f"cannot save {key}: object arrays need pickle")
+            self.arrays[key] = arr
+            return {"$scalar" if isinstance(value, np.generic) else "$array": key}
+        if isinstance(value, (list, tuple)):
+            items = [self.value(v, f"{key}.{i}") for i, v in enumerate(value)]
+            return items if type(value) is list else {"$tuple": items}
+        if isinstance(value, slice):
+            return {"$slice": [self.value(getattr(value, a), f"{key}.{a}")
+                               for a in ("start", "stop", "step")]}
+        if isinstance(value, np.random.RandomState):
+            return {"$random_state": self.value(value.get_state(), key)}
+        if isinstance(value, np.random.Generator):
+            bitgen = value.bit_generator
+            name = type(bitgen).__name__
+            if name not in _BIT_GENERATORS:
+                raise ValueError(f"cannot save {key}: unknown bit generator {name}")
+            return {"$generator": {"bit_generator": name,
+                                   "state": self.dict(bitgen.state, f"{key}.state")}}
+        if isinstance(value, Stored) and value._file_kind is not None:
+            kind = value._file_kind
+            return {f"${kind}": self.encode(value, kind, key)}
+        raise ValueError(f"cannot save {key}: values of type {type(value).__name__} are "
+                         "not supported in model files")
+
+    def dict(self, mapping, key):
+        """A ``$dict`` of string keys (bit-generator states).
+
+        Parameters
+        ----------
+        mapping : dict
+        key : str
+
+        Returns
+        -------
+        dict
+        """
+        out = {}
+        for name, item in mapping.items():
+            if not isinstance(name, str) or name.startswith("$"):
+                raise ValueError(f"cannot save {key}: dictionary key {name!r}")
+            out[name] = self.dict(item, f"{key}.{name}") if isinstance(
+                item, dict) else self.value(item, f"{key}.{name}")
+        return {"$dict": out}
+
+
+# ------------------------------------------------------------------ decoding
+class Reader:
+    """Turns the JSON of a model file back into values, reading arrays on demand.
+
+    Parameters
+    ----------
+    array : callable
+        ``array(key)`` returns the array stored under ``key`` (never unpickling).
+    """
+
+    def __init__(self, array):
+        self._array = array
+
+    def array(self, key):
+        """The array stored under ``key``.
+
+        Parameters
+        ----------
+        key : str
+
+        Returns
+        -------
+        ndarray
+        """
+        if not isinstance(key, str):
+            raise ValueError(f"bad array reference {key!r}")
+        return self._array(key)
+
+    def decode(self, body, kind="model"):
+        """A new object of a registered class from its encoding.
+
+        Parameters
+        ----------
+        body : dict
+            The encoding written by :meth:`Writer.encode`.
+        kind : {"model", "emission"}
+
+        Returns
+        -------
+        Stored
+        """
+        cls = registered(kind, body["class"])
+        if cls is None:
+            raise ValueError(f"unknown {kind} class {body['class']!r}")
+        return cls._from_file(self, body)
+
+    def value(self, value):
+        """Inverse of :meth:`Writer.value`.
+
+        Parameters
+        ----------
+        value : JSON value
+
+        Returns
+        -------
+        object
+        """
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValueError(f"unexpected value {value!r}")
+        (tag, body), = value.items()
+        if tag == "$float":
+            if body not in ("nan", "inf", "-inf"):
+                raise ValueError(f"bad float {body!r}")
+            return float(body)
+        if tag == "$array":
+            return self.array(body)
+        if tag == "$scalar":
+            arr = self.array(body)
+            if arr.ndim != 0:
+                raise ValueError(f"scalar {body!r} has shape {arr.shape}")
+            return arr[()]
+        if tag == "$tuple":
+            return tuple(self.value(v) for v in body)
+        if tag == "$slice":
+            return slice(*self.value(body))
+        if tag == "$dict":
+            return {k: self.value(v) for k, v in body.items()}
+        if tag == "$random_state":
+            state = np.random.RandomState()
+            state.set_state(self.value(body))
+            return state
+        if tag == "$generator":
+            name = body["bit_generator"]
+            if name not in _BIT_GENERATORS:
+                raise ValueError(f"unknown bit generator {name!r}")
+            bitgen = getattr(np.random, name)()
+            bitgen.state = self.value(body["state"])
+            return np.random.Generator(bitgen)
+        if tag[1:] in _REGISTRY:
+            return self.decode(body, tag[1:])
+        raise ValueError(f"unknown tag {tag!r}")
