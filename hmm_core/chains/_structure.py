@@ -96,7 +96,7 @@ class StructureMixin:
         return closed_classes(self.transmat_)
 
     def recurrent_states(self):
-        """States belonging to a closed class.
+        """Return the states that belong to a closed class.
 
         Returns
         -------
@@ -106,7 +106,7 @@ class StructureMixin:
         return np.sort(np.concatenate(self.closed_classes()))
 
     def transient_states(self):
-        """States not in any closed class.
+        """Return the states that are in no closed class.
 
         Returns
         -------
@@ -116,7 +116,7 @@ class StructureMixin:
         return np.setdiff1d(np.arange(self.n_states_), self.recurrent_states())
 
     def absorbing_states(self):
-        """States ``i`` with ``transmat_[i, i] == 1``.
+        """Return the states ``i`` with ``transmat_[i, i] == 1``.
 
         Returns
         -------
@@ -147,7 +147,7 @@ class StructureMixin:
         Returns
         -------
         int
-            gcd of the lengths of the cycles through the class.  A class with
+            The gcd of the lengths of the cycles through the class.  A class with
             no cycle at all (a transient state that cannot return to itself)
             has period 0 by the convention ``gcd() = 0``.
 

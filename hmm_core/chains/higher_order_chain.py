@@ -163,7 +163,8 @@ class HigherOrderMarkovChain(ChainBase):
 
         Returns
         -------
-        self : HigherOrderMarkovChain
+        HigherOrderMarkovChain
+            The fitted chain.
         """
         x, lengths = self._convert(X, lengths, self.n_states)
         n, k = self._n_states_for_fit(x), self.order

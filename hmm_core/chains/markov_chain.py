@@ -137,7 +137,7 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
 
         Returns
         -------
-        self : MarkovChain
+        MarkovChain
             The fitted chain.
 
         Warns

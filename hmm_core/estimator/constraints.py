@@ -78,7 +78,7 @@ class OneOf(Constraint):
 
 
 class Letters(Constraint):
-    """hmmlearn parameter letters, each among the owner's ``_valid_letters()``."""
+    """The hmmlearn parameter letters, each among the owner's ``_valid_letters()``."""
 
     def __call__(self, value, name, owner):
         letters = owner._valid_letters()

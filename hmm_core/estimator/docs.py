@@ -45,12 +45,12 @@ def _entry_lines(entry):
     return [header] + textwrap.indent(textwrap.dedent(description), "    ").splitlines()
 
 
-def document_parameters(cls, shared):
-    """Rewrite ``cls.__doc__`` so its Parameters section covers every constructor argument.
+def document_parameters(klass, shared):
+    """Rewrite ``klass.__doc__`` so its Parameters section covers every constructor argument.
 
     Parameters
     ----------
-    cls : type
+    klass : type
         A class with its own docstring; its ``Parameters`` section (which may
         be absent) holds the entries specific to it.
     shared : dict of str to str
@@ -60,14 +60,14 @@ def document_parameters(cls, shared):
     Returns
     -------
     str
-        The new docstring (also assigned to ``cls.__doc__``).
+        The new docstring (also assigned to ``klass.__doc__``).
 
     Raises
     ------
     TypeError
         If a constructor argument is documented nowhere.
     """
-    lines = inspect.cleandoc(cls.__dict__["__doc__"]).splitlines()
+    lines = inspect.cleandoc(klass.__dict__["__doc__"]).splitlines()
     heads = _sections(lines)
     start = next((i for i in heads if lines[i].strip() == "Parameters"), None)
     if start is None:  # a section after the summary paragraphs
@@ -80,15 +80,15 @@ def document_parameters(cls, shared):
         body.pop()
     own, covered = _entries(body)
     out = []
-    for name in init_names(cls):
+    for name in init_names(klass):
         if name in covered:
             out += own.pop(covered[name], [])
         elif name in shared:
             out += _entry_lines(shared[name])
         else:
-            raise TypeError(f"{cls.__name__}: parameter {name!r} is not documented")
+            raise TypeError(f"{klass.__name__}: parameter {name!r} is not documented")
     for extra in own.values():  # entries for names that are not arguments
         out += extra
     lines[start + 2:end] = out + [""]
-    cls.__doc__ = "\n".join(lines)
-    return cls.__doc__
+    klass.__doc__ = "\n".join(lines)
+    return klass.__doc__

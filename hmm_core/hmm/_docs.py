@@ -29,7 +29,7 @@ SHARED_PARAMETERS = {
         Print one line per EM iteration (iteration, log-likelihood, gain,
         time) to standard error.""",
     "params": """params : str
-        hmmlearn letters of the parameters EM updates: ``s`` start, ``t``
+        The hmmlearn letters of the parameters EM updates: ``s`` start, ``t``
         transitions (and end probabilities), and the emission's letters.""",
     "init_params": """init_params : str
         Letters of the parameters initialised before EM; a parameter that is

@@ -20,7 +20,7 @@ from hmm_core.kernels.frames import dense
 from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
-__all__ = ["Training", "check_states", "path_stats"]
+__all__ = ["check_states", "path_stats"]
 
 
 def check_states(states, n_samples, n_components, name="states"):

@@ -24,7 +24,7 @@ from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
-__all__ = ["EmissionSetting", "HMMCore", "emission_attribute"]
+__all__ = ["EmissionSetting", "emission_attribute"]
 
 DECODERS = ("viterbi", "map")
 TRAININGS = ("baum-welch", "viterbi")

@@ -14,7 +14,7 @@ from hmm_core.functional.kbest import kbest_paths
 from hmm_core.hmm.core import DECODERS, HMMCore
 from hmm_core.structure import topology as _topology
 
-__all__ = ["Inference", "Queries"]
+__all__: list[str] = []  # building blocks of BaseHMM and HigherOrderHMM
 
 
 class Queries:
@@ -176,7 +176,7 @@ class Inference(Queries, HMMCore, abstract=True):
 
         See Also
         --------
-        hmm_core.kbest_viterbi : the same over user-supplied frame scores.
+        hmm_core.kbest_viterbi : The same over user-supplied frame scores.
         """
         chain, X, offsets, frames = self._prepare(X, lengths)
         return kbest_paths(chain.log_startprob, chain.log_transmat, np.asarray(frames), offsets, k,

@@ -23,18 +23,19 @@ _BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 _REGISTRY: dict[str, dict[str, type]] = {"model": {}, "emission": {}}
 
 
-def init_names(cls):
+def init_names(klass):
     """Constructor parameter names of a class, in signature order.
 
     Parameters
     ----------
-    cls : type
+    klass : type
+        The class.
 
     Returns
     -------
     list of str
     """
-    sig = inspect.signature(cls.__init__)
+    sig = inspect.signature(klass.__init__)
     return [p.name for p in sig.parameters.values()
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 

@@ -25,7 +25,7 @@ class GMMHMM(BaseHMM):
     means_prior, means_weight : float or array-like
         Normal prior on the component means.
     covars_prior, covars_weight : float, array-like or None
-        hmmlearn's GMMHMM covariance priors: inverse-Wishart scale and
+        The covariance priors of hmmlearn's GMMHMM: inverse-Wishart scale and
         degrees of freedom (full, tied) or inverse-gamma ``alpha`` and
         ``beta`` (diag, spherical). None selects the values for which the
         update is maximum likelihood. A scalar ``covars_prior`` is
