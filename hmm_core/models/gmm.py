@@ -20,8 +20,13 @@ class GMMHMM(BaseHMM):
     n_mix : int
         Gaussian components in each state's mixture.
     min_covar : float
-        Floor on the variances (eigenvalues of full and tied matrices),
-        applied at initialisation and after every M-step.
+        Floor on the covariances relative to the data's scale, applied at
+        initialisation and after every M-step: each variance is at least
+        ``min_covar`` times its feature's variance over the training data
+        (spherical: times the mean of those); a full or tied matrix,
+        standardised by the features' standard deviations, has eigenvalues
+        at least ``min_covar`` (see
+        :class:`~hmm_core.models.gaussian.GaussianHMM`).
     startprob_prior, transmat_prior : float or array-like
         Dirichlet concentrations of the start and transition probabilities.
     weights_prior : float or array-like, broadcast to (n_components, n_mix)
@@ -31,9 +36,10 @@ class GMMHMM(BaseHMM):
     covars_prior, covars_weight : float, array-like or None
         hmmlearn's GMMHMM covariance priors: inverse-Wishart scale and
         degrees of freedom (full, tied) or inverse-gamma ``alpha`` and
-        ``beta`` (diag, spherical). None selects the values for which the
-        update is maximum likelihood. A scalar ``covars_prior`` is
-        ``covars_prior * I`` for full and tied.
+        ``beta`` (diag, spherical), in the units of the data. None selects
+        the values for which the update is maximum likelihood (so the
+        default fit does not depend on the units of the data). A scalar
+        ``covars_prior`` is ``covars_prior * I`` for full and tied.
     algorithm : {"viterbi", "map"}
     covariance_type : {"spherical", "diag", "full", "tied"}
         ``tied``: the components of a state share one full matrix.
