@@ -252,7 +252,8 @@ class GaussianEmission(EmissionModel):
         ``covars_prior=None`` is the relative default (see the class).
 
         A state (or, for diag, a feature of a state) with no posterior mass
-        keeps its parameters.
+        keeps its parameters. The covariance denominator is at least 1e-5 for
+        every covariance type (hmmlearn guards only spherical and diag).
         """
         mom = stats["moments"]
         if mom is None:
@@ -297,13 +298,14 @@ class GaussianEmission(EmissionModel):
             cw = broadcast_prior(self.covars_weight, (n,) if kind == "full" else (),
                                  "covars_weight")
             extra = np.maximum(cw - d, 0.0)
+            # The 1e-5 guard of the diagonal update: the prior over a state
+            # with almost no mass would otherwise overflow.
             if kind == "full":
-                denom = extra + count
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    new = (cp + c_n) / denom[:, None, None]
+                denom = np.maximum(extra + count, 1e-5)
+                new = (cp + c_n) / denom[:, None, None]
                 new = np.where((count > 0)[:, None, None], new, self.covars_)
             else:
-                denom = extra + count.sum()
+                denom = max(extra + count.sum(), 1e-5)
                 new = (cp + c_n.sum(axis=0)) / denom if count.sum() > 0 else self.covars_
         self.covars_ = self._floor(new)
 
@@ -312,7 +314,8 @@ class GaussianEmission(EmissionModel):
         if self.covars_prior is not None:
             return self.covars_prior
         ref = self._reference_variance(d)
-        return DEFAULT_COVARS_PRIOR * (ref.mean() if spherical else ref)
+        # One row (1, d): a 1-D array of length n_components would mean one value per state.
+        return DEFAULT_COVARS_PRIOR * (ref.mean() if spherical else ref[None, :])
 
     def _matrix_prior(self, shape):
         """Inverse-Wishart scale broadcast to ``shape``; a scalar means scalar * I."""
