@@ -265,7 +265,23 @@ def test_version_1_file_loads_bit_identically(path):
     assert meta["format_version"] == 1
     model = hmm_core.load(path)
     X, lengths = DATA[path.stem]
-    assert describe(model, X, lengths) == meta["user"]["expected"]
+    assert _without_reprs(describe(model, X, lengths)) == \
+        _without_reprs(meta["user"]["expected"])
+
+
+def _without_reprs(description):
+    """The description less its ``repr`` strings.
+
+    A repr lists the settings that differ from the current defaults, so a
+    changed default (GaussianHMM's ``covars_prior`` in 0.2.0) changes it while
+    the stored settings load unchanged; those are compared through ``params``
+    and by the re-save test below.
+    """
+    if isinstance(description, dict):
+        return {k: _without_reprs(v) for k, v in description.items() if k != "repr"}
+    if isinstance(description, list):
+        return [_without_reprs(v) for v in description]
+    return description
 
 
 def _members(path):

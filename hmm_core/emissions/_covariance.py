@@ -12,8 +12,6 @@ matrix per component, ``tied`` one matrix shared by several components.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.linalg import cho_solve, lapack
 
@@ -29,9 +27,7 @@ __all__ = [
     "check_covars",
     "check_n_features",
     "check_observations",
-    "data_covariance",
     "floor_covars",
-    "kmeans_centres",
     "merge_moments",
     "scatter_about",
     "to_full",
@@ -214,80 +210,49 @@ def to_full(covars: np.ndarray, covariance_type: str, n_features: int) -> np.nda
     return covars
 
 
-def floor_covars(covars: np.ndarray, covariance_type: str, min_covar: float) -> np.ndarray:
-    """Apply the ``min_covar`` floor.
+def floor_covars(covars: np.ndarray, covariance_type: str, min_covar: float,
+                 variance=None) -> np.ndarray:
+    """Apply the ``min_covar`` floor, relative to reference variances.
 
-    Variances are clipped at ``min_covar``; matrices have their eigenvalues
+    Variances are clipped at ``min_covar * variance``; matrices are
+    standardised by the reference standard deviations, their eigenvalues
     clipped at ``min_covar`` (the nearest matrix, in Frobenius norm, whose
-    smallest eigenvalue is ``min_covar``). A matrix already above the floor
-    is returned unchanged, bit for bit.
-    """
-    if covariance_type in ("spherical", "diag"):
-        return np.maximum(covars, min_covar)
-    mats = 0.5 * (covars + np.swapaxes(covars, -1, -2))
-    flat = mats.reshape(-1, *mats.shape[-2:])
-    low = np.linalg.eigvalsh(flat)[:, 0] < min_covar
-    if low.any():
-        w, v = np.linalg.eigh(flat[low])
-        flat = flat.copy()
-        flat[low] = (v * np.maximum(w, min_covar)[:, None, :]) @ np.swapaxes(v, -1, -2)
-    return flat.reshape(covars.shape)
+    smallest eigenvalue is ``min_covar``), and mapped back. Without
+    ``variance`` the floor is ``min_covar`` itself. A matrix already above
+    the floor is returned unchanged, bit for bit.
 
-
-# ---------------------------------------------------------- initialisation
-def _impute_column_means(X: np.ndarray) -> np.ndarray:
-    missing = np.isnan(X)
-    if not missing.any():
-        return X
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column
-        fill = np.nan_to_num(np.nanmean(X, axis=0))
-    return np.where(missing, fill, X)
-
-
-def kmeans_centres(X: np.ndarray, k: int, random_state):
-    """k-means (``kmeans2``, k-means++ seeding from ``random_state``).
-
-    Missing values are imputed with column means. Degenerate data (fewer
-    rows than ``k``, constant rows) yields repeated centres, never NaN.
+    Parameters
+    ----------
+    covars : ndarray
+        Variances (``spherical``, ``diag``) or matrices in the last two axes.
+    covariance_type : {"spherical", "diag", "full", "tied"}
+    min_covar : float
+    variance : float or ndarray, optional
+        Reference variance: broadcast against ``covars`` for ``spherical``
+        and ``diag``, one per feature (n_features,) for ``full`` and ``tied``.
 
     Returns
     -------
-    centres : ndarray of shape (k, n_features)
-    labels : ndarray of int of shape (n_samples,)
+    ndarray
+        Same shape as ``covars``.
     """
-    data = _impute_column_means(X)
-    if data.shape[0] >= k:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")  # empty clusters, kmeans++ on constant data
-            from scipy.cluster.vq import kmeans2  # lazily: it costs ~1 s to import
-
-            centres, labels = kmeans2(data, k, minit="++", seed=random_state)
-        if np.all(np.isfinite(centres)):
-            return centres, labels
-    rows = random_state.randint(data.shape[0], size=k)
-    centres = data[rows]
-    dist = ((data[:, None, :] - centres[None]) ** 2).sum(axis=-1)
-    return centres, dist.argmin(axis=1)
-
-
-def data_covariance(X: np.ndarray, min_covar: float) -> np.ndarray:
-    """Sample covariance of the data plus ``min_covar`` on the diagonal (as hmmlearn).
-
-    With missing values it uses the fully observed rows, or per-feature
-    variances when fewer than two rows are complete.
-    """
-    d = X.shape[1]
-    complete = ~np.isnan(X).any(axis=1)
-    if complete.sum() >= 2:
-        cv = np.atleast_2d(np.cov(X[complete].T))
+    if covariance_type in ("spherical", "diag"):
+        return np.maximum(covars, min_covar if variance is None else min_covar * variance)
+    mats = 0.5 * (covars + np.swapaxes(covars, -1, -2))
+    flat = mats.reshape(-1, *mats.shape[-2:])
+    if variance is None:
+        sd = np.ones(flat.shape[-1])
+        std = flat
     else:
-        counts = (~np.isnan(X)).sum(axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            var = np.where(counts >= 2, np.nanvar(X, axis=0, ddof=1), 0.0)
-        cv = np.diag(np.nan_to_num(var))
-    return cv + min_covar * np.eye(d)
+        sd = np.sqrt(np.asarray(variance, dtype=float))
+        std = flat / np.multiply.outer(sd, sd)
+    low = np.linalg.eigvalsh(std)[:, 0] < min_covar
+    if low.any():
+        w, v = np.linalg.eigh(std[low])
+        flat = flat.copy()
+        fixed = (v * np.maximum(w, min_covar)[:, None, :]) @ np.swapaxes(v, -1, -2)
+        flat[low] = fixed * np.multiply.outer(sd, sd)
+    return flat.reshape(covars.shape)
 
 
 # ------------------------------------------------------------------ moments

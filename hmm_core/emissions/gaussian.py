@@ -11,18 +11,21 @@ from hmm_core.emissions._covariance import (
     check_covars,
     check_n_features,
     check_observations,
-    data_covariance,
     floor_covars,
     has_observation,
-    kmeans_centres,
     merge_moments,
     scatter_about,
     to_full,
 )
+from hmm_core.emissions._scale import data_covariance, feature_scale, kmeans_centres
 from hmm_core.emissions.base import EmissionModel
 from hmm_core.kernels.validation import as_float_array
 
-__all__ = ["GaussianEmission", "covars_shape"]
+__all__ = ["DEFAULT_COVARS_PRIOR", "GaussianEmission", "covars_shape"]
+
+#: ``covars_prior=None`` means this multiple of each feature's variance over
+#: the training data (hmmlearn's 1e-2, in the units of the data).
+DEFAULT_COVARS_PRIOR = 1e-2
 
 
 def covars_shape(covariance_type: str, n_components: int, n_features) -> tuple:
@@ -59,16 +62,27 @@ class GaussianEmission(EmissionModel):
     ----------
     covariance_type : {"spherical", "diag", "full", "tied"}
     min_covar : float
-        Floor on variances (eigenvalues for full/tied), applied at
-        initialisation and after every M-step.
+        Relative floor on the covariances, applied at initialisation and
+        after every M-step: each variance is at least ``min_covar`` times
+        its feature's reference variance over the training data (spherical:
+        the mean of those); a full or tied matrix, standardised by the
+        reference standard deviations, has eigenvalues at least
+        ``min_covar``. The reference variance is the feature's variance, or
+        the square of its value if it is constant (1 if that is 0); it is
+        recorded when a fit starts, so the floor scales with the data.
     means_prior, means_weight : float or array-like
         Mean and precision weight of the normal prior on ``means_``; arrays
         have shape (n_components,) (``means_prior`` also (n_components,
         n_features)).
-    covars_prior, covars_weight : float or array-like
+    covars_prior, covars_weight : float, array-like or None
         Inverse-gamma (spherical, diag) or inverse-Wishart (full, tied) prior
-        parameters, as in hmmlearn's GaussianHMM. A scalar ``covars_prior``
-        means ``covars_prior * I`` for full and tied covariances.
+        parameters, with hmmlearn's formulas and absolute values. A scalar
+        ``covars_prior`` means ``covars_prior * I`` for full and tied
+        covariances. None (the default) is :data:`DEFAULT_COVARS_PRIOR`
+        times the reference variances (times the mean of them for
+        spherical, on the diagonal for full and tied): hmmlearn's default
+        value measured in the units of the data, so that the fit does not
+        depend on them.
     n_features : int, optional
         Dimension; inferred from the data or ``means_`` when None.
 
@@ -84,7 +98,7 @@ class GaussianEmission(EmissionModel):
     letters = "mc"
 
     def __init__(self, covariance_type="diag", min_covar=1e-3, means_prior=0, means_weight=0,
-                 covars_prior=1e-2, covars_weight=1, n_features=None):
+                 covars_prior=None, covars_weight=1, n_features=None):
         self.covariance_type = covariance_type
         self.min_covar = min_covar
         self.means_prior = means_prior
@@ -100,6 +114,17 @@ class GaussianEmission(EmissionModel):
         if self.means_ is not None and np.ndim(self.means_) == 2:
             return np.shape(self.means_)[1]
         return self.n_features
+
+    def _reference_variance(self, d):
+        """Per-feature variance of the training data (ones before any fit)."""
+        ref = getattr(self, "_feature_variance", None)
+        return ref if ref is not None and ref.shape == (d,) else np.ones(d)
+
+    def _floor(self, covars):
+        ref = self._reference_variance(self.means_.shape[1])
+        if self.covariance_type == "spherical":
+            ref = ref.mean()
+        return floor_covars(covars, self.covariance_type, self.min_covar, ref)
 
     def _check_min_covar(self):
         if not np.isscalar(self.min_covar) or not self.min_covar > 0 or not np.isfinite(
@@ -151,16 +176,22 @@ class GaussianEmission(EmissionModel):
         return check_n_features(X, self._known_n_features())
 
     def initialize(self, X, n_components, random_state, init_params):
-        """k-means means; covariances from the data covariance plus ``min_covar``."""
+        """Record the feature scales; k-means means; covariances from the data.
+
+        The initial covariance is the data covariance plus ``min_covar``
+        times the reference variances.
+        """
         check_covariance_type(self.covariance_type)
         self._check_min_covar()
         if not has_observation(X):
             raise ValueError("X has no observed value (every entry is NaN)")
+        scale = feature_scale(X)
+        self._feature_variance = scale.variance
         if "m" in init_params or self.means_ is None:
-            self.means_ = kmeans_centres(X, n_components, random_state)[0]
+            self.means_ = kmeans_centres(X, n_components, random_state, scale)[0]
         self.n_features = X.shape[1]
         if "c" in init_params or self.covars_ is None:
-            cv = data_covariance(X, self.min_covar)
+            cv = data_covariance(X, self.min_covar, scale)
             covars = {
                 # hmmlearn averages every entry of cv here; the mean variance
                 # is the intended spherical summary.
@@ -169,7 +200,7 @@ class GaussianEmission(EmissionModel):
                 "full": lambda: np.tile(cv, (n_components, 1, 1)),
                 "tied": lambda: cv,
             }[self.covariance_type]()
-            self.covars_ = floor_covars(covars, self.covariance_type, self.min_covar)
+            self.covars_ = self._floor(covars)
 
     def check_params(self, n_components):
         """Validate ``means_`` and ``covars_``; factorise the covariances once."""
@@ -218,8 +249,11 @@ class GaussianEmission(EmissionModel):
     def m_step(self, stats, params):
         """MAP update of ``means_`` and ``covars_`` (hmmlearn's priors), then the floor.
 
+        ``covars_prior=None`` is the relative default (see the class).
+
         A state (or, for diag, a feature of a state) with no posterior mass
-        keeps its parameters.
+        keeps its parameters. The covariance denominator is at least 1e-5 for
+        every covariance type (hmmlearn guards only spherical and diag).
         """
         mom = stats["moments"]
         if mom is None:
@@ -246,13 +280,15 @@ class GaussianEmission(EmissionModel):
             cw = broadcast_prior(self.covars_weight, (n,), "covars_weight")
             extra = np.maximum(cw - 1.0, 0.0)[:, None]
             if kind == "diag":
-                cp = broadcast_prior(self.covars_prior, (n, d), "covars_prior", per_state=True)
+                cp = broadcast_prior(self._vector_prior(d), (n, d), "covars_prior",
+                                     per_state=True)
                 new = (cp + c_n) / np.maximum(extra + count, 1e-5)
                 new = np.where(count > 0, new, self.covars_)
             else:
                 # Mean over features of the diag update (hmmlearn's spherical);
                 # counts are averaged too, which matters only with missing values.
-                cp = broadcast_prior(self.covars_prior, (n,), "covars_prior")
+                cp = broadcast_prior(self._vector_prior(d, spherical=True), (n,),
+                                     "covars_prior")
                 new = (cp + c_n.mean(axis=1)) / np.maximum(extra[:, 0] + count.mean(axis=1),
                                                            1e-5)
                 new = np.where(count.sum(axis=1) > 0, new, self.covars_)
@@ -262,18 +298,30 @@ class GaussianEmission(EmissionModel):
             cw = broadcast_prior(self.covars_weight, (n,) if kind == "full" else (),
                                  "covars_weight")
             extra = np.maximum(cw - d, 0.0)
+            # The 1e-5 guard of the diagonal update: the prior over a state
+            # with almost no mass would otherwise overflow.
             if kind == "full":
-                denom = extra + count
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    new = (cp + c_n) / denom[:, None, None]
+                denom = np.maximum(extra + count, 1e-5)
+                new = (cp + c_n) / denom[:, None, None]
                 new = np.where((count > 0)[:, None, None], new, self.covars_)
             else:
-                denom = extra + count.sum()
+                denom = max(extra + count.sum(), 1e-5)
                 new = (cp + c_n.sum(axis=0)) / denom if count.sum() > 0 else self.covars_
-        self.covars_ = floor_covars(new, kind, self.min_covar)
+        self.covars_ = self._floor(new)
+
+    def _vector_prior(self, d, spherical=False):
+        """Inverse-gamma ``covars_prior``; None is relative to the reference variances."""
+        if self.covars_prior is not None:
+            return self.covars_prior
+        ref = self._reference_variance(d)
+        # One row (1, d): a 1-D array of length n_components would mean one value per state.
+        return DEFAULT_COVARS_PRIOR * (ref.mean() if spherical else ref[None, :])
 
     def _matrix_prior(self, shape):
         """Inverse-Wishart scale broadcast to ``shape``; a scalar means scalar * I."""
+        if self.covars_prior is None:
+            ref = self._reference_variance(shape[-1])
+            return np.broadcast_to(np.diag(DEFAULT_COVARS_PRIOR * ref), shape)
         if np.ndim(self.covars_prior) == 0:
             return np.broadcast_to(float(self.covars_prior) * np.eye(shape[-1]), shape)
         return broadcast_prior(self.covars_prior, shape, "covars_prior")

@@ -12,14 +12,13 @@ from hmm_core.emissions._covariance import (
     check_covars,
     check_n_features,
     check_observations,
-    data_covariance,
     floor_covars,
     has_observation,
-    kmeans_centres,
     merge_moments,
     scatter_about,
     to_full,
 )
+from hmm_core.emissions._scale import data_covariance, feature_scale, kmeans_centres
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 from hmm_core.kernels.validation import SUM_TOL, as_float_array, log
 
@@ -62,8 +61,12 @@ class GMMEmission(EmissionModel):
     covariance_type : {"spherical", "diag", "full", "tied"}
         ``tied``: the components of one state share a full matrix.
     min_covar : float
-        Floor on variances (eigenvalues for full/tied), applied at
-        initialisation and after every M-step.
+        Relative floor on the covariances, applied at initialisation and
+        after every M-step, as in
+        :class:`~hmm_core.emissions.gaussian.GaussianEmission`: at least
+        ``min_covar`` times each feature's reference variance over the
+        training data (spherical: their mean; full and tied: eigenvalues of
+        the matrix standardised by the reference standard deviations).
     weights_prior : float or array-like, broadcast to (n_components, n_mix)
         Dirichlet concentration of ``weights_``.
     means_prior, means_weight : float or array-like
@@ -72,9 +75,11 @@ class GMMEmission(EmissionModel):
     covars_prior, covars_weight : float, array-like or None
         The priors of hmmlearn's GMMHMM: inverse-Wishart scale and degrees of
         freedom for full/tied, inverse-gamma shape ``alpha`` (covars_prior)
-        and scale ``beta`` (covars_weight) for diag/spherical. None gives the
-        values under which the update is maximum likelihood. A scalar
-        ``covars_prior`` means ``covars_prior * I`` for full and tied.
+        and scale ``beta`` (covars_weight) for diag/spherical, in absolute
+        units. None gives the values under which the update is maximum
+        likelihood (so the default fit does not depend on the units of the
+        data). A scalar ``covars_prior`` means ``covars_prior * I`` for full
+        and tied.
     n_features : int, optional
 
     Attributes
@@ -168,9 +173,11 @@ class GMMEmission(EmissionModel):
             raise ValueError("X has no observed value (every entry is NaN)")
         n, m, d = n_components, self.n_mix, X.shape[1]
         self.n_features = d
-        cv = data_covariance(X, self.min_covar)
+        scale = feature_scale(X)
+        self._feature_variance = scale.variance
+        cv = data_covariance(X, self.min_covar, scale)
         if "m" in init_params or self.means_ is None:
-            centres, labels = kmeans_centres(X, n, random_state)
+            centres, labels = kmeans_centres(X, n, random_state, scale)
             centroid = centres.mean(axis=0)
             means = np.empty((n, m, d))
             for j in range(n):
@@ -186,8 +193,7 @@ class GMMEmission(EmissionModel):
             shape = gmm_covars_shape(self.covariance_type, n, m, d)
             fill = {"spherical": np.diag(cv).mean(), "diag": np.diag(cv)}.get(
                 self.covariance_type, cv)
-            self.covars_ = floor_covars(np.broadcast_to(fill, shape).copy(),
-                                        self.covariance_type, self.min_covar)
+            self.covars_ = self._floor(np.broadcast_to(fill, shape).copy())
 
     def set_covars(self, value, n_components):
         """Validate and store ``covars_`` (hmmlearn's GMMHMM shapes).
@@ -351,7 +357,17 @@ class GMMEmission(EmissionModel):
                     current, shape = self.covars_, (n, d, d)
                 keep = ((count <= 0) | (c_d <= 0))[:, None, None]
                 new = np.where(keep, current, c_n / c_d[:, None, None]).reshape(shape)
-        self.covars_ = floor_covars(new, kind, self.min_covar)
+        self.covars_ = self._floor(new)
+
+    def _floor(self, covars):
+        """The relative ``min_covar`` floor (absolute before any fit)."""
+        d = self._known_n_features()
+        ref = getattr(self, "_feature_variance", None)
+        if ref is None or ref.shape != (d,):
+            ref = np.ones(d)
+        if self.covariance_type == "spherical":
+            ref = ref.mean()
+        return floor_covars(covars, self.covariance_type, self.min_covar, ref)
 
     def sample(self, states, random_state):
         """Draw a component from ``weights_[state]``, then a Gaussian from it."""

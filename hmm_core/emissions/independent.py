@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from hmm_core.emissions.base import EmissionModel
@@ -188,9 +190,16 @@ class IndependentEmission(EmissionModel):
         return BlockData(values, blocks, self)
 
     def initialize(self, X, n_components, random_state, init_params):
-        """Initialise every block from its own columns."""
-        for emission, data in zip(self.emissions, X.blocks, strict=True):
-            emission.initialize(data, n_components, random_state, init_params)
+        """Initialise every block from its own columns; errors name the block."""
+        for k, (cols, emission, data) in enumerate(zip(self.columns, self.emissions, X.blocks,
+                                                       strict=True)):
+            try:
+                emission.initialize(data, n_components, random_state, init_params)
+            except ValueError as exc:
+                # A block numbers its own columns: name the column of X instead.
+                text = re.sub(r"X\[:, (\d+)\]",
+                              lambda m, cols=cols: f"X[:, {cols[int(m[1])]}]", str(exc))
+                raise ValueError(f"block {k} (columns {list(cols)}): {text}") from None
 
     def check_params(self, n_components):
         """Check every block; errors name the block."""

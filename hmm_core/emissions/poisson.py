@@ -10,7 +10,11 @@ from scipy.special import gammaln
 from hmm_core.emissions.base import EmissionModel
 from hmm_core.kernels.validation import as_float_array, log
 
-__all__ = ["PoissonEmission", "check_counts"]
+__all__ = ["MAX_COUNT", "PoissonEmission", "check_counts"]
+
+#: Largest count accepted: every integer up to 2**53 is exact in float64,
+#: and sums and log-factorials of such counts stay finite.
+MAX_COUNT = 2**53
 
 
 def check_counts(X, n_features: int | None = None, name: str = "X",
@@ -20,7 +24,8 @@ def check_counts(X, n_features: int | None = None, name: str = "X",
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Counts; integer dtype, or floats holding whole numbers.
+        Counts; integer dtype, or floats holding whole numbers, at most
+        :data:`MAX_COUNT`.
     n_features : int, optional
         Expected number of columns.
     name : str
@@ -34,6 +39,11 @@ def check_counts(X, n_features: int | None = None, name: str = "X",
         C-contiguous; float so that the log-likelihood is a matrix product.
         Never a view of the caller's memory, so per-array caches stay valid.
     """
+    raw = X if isinstance(X, np.ndarray) else None
+    if raw is not None and raw.size and np.issubdtype(raw.dtype, np.integer) and (
+            raw.max() > MAX_COUNT):
+        # Checked before the float conversion, which would round it.
+        raise ValueError(_too_large(name, raw.max()))
     arr = as_float_array(X, name, 2)
     if arr is X or not arr.flags.owndata:
         arr = arr.copy()
@@ -56,7 +66,14 @@ def check_counts(X, n_features: int | None = None, name: str = "X",
         raise ValueError(f"{name} must hold non-negative counts, found {observed.min():g}")
     if np.any(observed != np.floor(observed)):
         raise ValueError(f"{name} must hold integer counts; found non-integer values")
+    if observed.max() > MAX_COUNT:
+        raise ValueError(_too_large(name, observed.max()))
     return arr
+
+
+def _too_large(name, value):
+    return (f"{name} must hold counts of at most 2**53 = {MAX_COUNT} (the integers float64 "
+            f"holds exactly), found {float(value):.4g}")
 
 
 def safe_log_rates(rates: np.ndarray):

@@ -17,19 +17,30 @@ class GaussianHMM(BaseHMM):
         One variance per state, one per state and feature, one full matrix
         per state, or one full matrix shared by all states.
     min_covar : float
-        Floor on the variances (on the eigenvalues of full and tied
-        matrices), applied at initialisation and after every M-step, so a
-        state that captures a single point or a constant feature keeps a
-        non-singular covariance.
+        Floor on the covariances relative to the data's scale, applied at
+        initialisation and after every M-step, so a state that captures a
+        single point or a constant feature keeps a non-singular covariance:
+        each variance is at least ``min_covar`` times its feature's variance
+        over the training data (spherical: times the mean of those); a full
+        or tied matrix, standardised by the features' standard deviations,
+        has eigenvalues at least ``min_covar``. A constant feature counts
+        its squared value as its variance (1 if the value is 0). Being
+        relative, the floor gives the same fit in any units; hmmlearn
+        applies ``min_covar`` in absolute units, at initialisation only.
     means_prior, means_weight : float or array-like of shape (n_components,)
         Mean and precision weight of the normal prior on ``means_``
         (``means_prior`` may also be (n_components, n_features)).
-    covars_prior, covars_weight : float or array-like
+    covars_prior, covars_weight : float, array-like or None
         Prior on the covariances, with hmmlearn's formulas: inverse gamma for
         spherical and diag, inverse Wishart for full and tied. A scalar
         ``covars_prior`` is ``covars_prior * I`` for full and tied (hmmlearn
         adds it to every entry); arrays are per state, (n_features,
-        n_features) for tied. ``covars_weight`` is a float for tied.
+        n_features) for tied. ``covars_weight`` is a float for tied. A given
+        ``covars_prior`` is in the units of the data, as in hmmlearn; None
+        (the default) is hmmlearn's default 1e-2 times each feature's
+        variance over the training data (times their mean for spherical, on
+        the diagonal for full and tied), so that the default fit does not
+        depend on the units of the data.
     random_state : int, RandomState or None
         Seed of the initialisation (k-means) and of :meth:`sample` (see
         :mod:`hmm_core.estimator.base`).
@@ -87,7 +98,7 @@ class GaussianHMM(BaseHMM):
 
     def __init__(self, n_components=1, covariance_type="diag", min_covar=1e-3,
                  startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
-                 covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
+                 covars_prior=None, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
                  end_state=False, endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
         self._set_params_from(locals())

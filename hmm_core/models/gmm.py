@@ -18,8 +18,13 @@ class GMMHMM(BaseHMM):
     n_mix : int
         Gaussian components in each state's mixture.
     min_covar : float
-        Floor on the variances (eigenvalues of full and tied matrices),
-        applied at initialisation and after every M-step.
+        Floor on the covariances relative to the data's scale, applied at
+        initialisation and after every M-step: each variance is at least
+        ``min_covar`` times its feature's variance over the training data
+        (spherical: times the mean of those); a full or tied matrix,
+        standardised by the features' standard deviations, has eigenvalues
+        at least ``min_covar`` (see
+        :class:`~hmm_core.models.gaussian.GaussianHMM`).
     weights_prior : float or array-like, broadcast to (n_components, n_mix)
         Dirichlet concentration of the mixture weights.
     means_prior, means_weight : float or array-like
@@ -27,9 +32,10 @@ class GMMHMM(BaseHMM):
     covars_prior, covars_weight : float, array-like or None
         The covariance priors of hmmlearn's GMMHMM: inverse-Wishart scale and
         degrees of freedom (full, tied) or inverse-gamma ``alpha`` and
-        ``beta`` (diag, spherical). None selects the values for which the
-        update is maximum likelihood. A scalar ``covars_prior`` is
-        ``covars_prior * I`` for full and tied.
+        ``beta`` (diag, spherical), in the units of the data. None selects
+        the values for which the update is maximum likelihood (so the
+        default fit does not depend on the units of the data). A scalar
+        ``covars_prior`` is ``covars_prior * I`` for full and tied.
     covariance_type : {"spherical", "diag", "full", "tied"}
         ``tied``: the components of a state share one full matrix.
     params, init_params : str
