@@ -5,6 +5,8 @@
 - :mod:`~hmm_core.cli._fit`, :mod:`~hmm_core.cli._inference` (score, decode),
   :mod:`~hmm_core.cli._model_commands` (sample, info, demo): the commands, with
   their shared helpers in :mod:`~hmm_core.cli._common`;
+- :mod:`~hmm_core.cli._outputs`: outputs checked before the work, written
+  under temporary names and renamed into place only when a command succeeds;
 - :mod:`~hmm_core.cli._batch`: chunked, streamed processing of large inputs;
 - :mod:`~hmm_core.cli.demo`: the Seattle weather demonstration.
 """

@@ -1,9 +1,9 @@
-"""Helpers shared by the ``hmm-core`` commands: model files, alphabets, data, outputs, reports."""
+"""Helpers shared by the ``hmm-core`` commands: model files, alphabets, data, memory, reports."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import sys
 
 import numpy as np
@@ -84,30 +84,35 @@ def set_threads(model, n_threads):
         target.n_threads = n_threads
 
 
-def open_output(path):
-    """(text handle, delimiter, close?) for a table destination; '-' or None is stdout."""
-    if path in (None, "-"):
-        return sys.stdout, ",", False
-    delimiter = "\t" if path.lower().endswith((".tsv", ".tab", ".txt")) else ","
-    return open(path, "w", newline="", encoding="utf-8"), delimiter, True  # noqa: SIM115
+def delimiter_of(path):
+    """Tab for ``.tsv``/``.tab``/``.txt`` tables, else comma (and for standard output)."""
+    if path not in (None, "-") and path.lower().endswith((".tsv", ".tab", ".txt")):
+        return "\t"
+    return ","
 
 
-def check_destinations(*paths):
-    """Fail before any work when an output could not be written at the end."""
-    for path in paths:
-        if path in (None, "-"):
-            continue
-        if os.path.isdir(path):
-            raise IsADirectoryError(21, "Is a directory", path)
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(2, "No such directory", path)
+def write_json(handle, data):
+    json.dump(data, handle, indent=2, allow_nan=True)
+    handle.write("\n")
 
 
-def write_json(path, data):
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, allow_nan=True)
-        handle.write("\n")
+class OutOfMemory(MemoryError):
+    """Memory ran out; the message says where, and what would help."""
+
+
+@contextlib.contextmanager
+def memory_hint(hint):
+    """Turn a :class:`MemoryError` into an :class:`OutOfMemory` saying ``hint``.
+
+    The innermost hint wins: it knows best what ran out.
+    """
+    try:
+        yield
+    except OutOfMemory:
+        raise
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        raise OutOfMemory(f"{hint}{detail}") from None
 
 
 def finite_or_none(value):
@@ -120,26 +125,48 @@ def report(args, message):
 
 
 def data_chunks(args, meta, model, alphabet):
-    """Chunks of the data file and its size (see :func:`hmm_core.cli._batch.iter_chunks`)."""
+    """Chunks of the data file, its size and the frames a chunk holds at most.
+
+    See :func:`hmm_core.cli._batch.iter_chunks`; running out of memory while
+    reading says what would help.
+    """
     from hmm_core.cli._batch import chunk_frames, iter_chunks
+    from hmm_core.io.formats import detect_format
 
     n_states = getattr(model, "n_components", None) or getattr(model, "n_states_", 1)
     try:
         max_frames = chunk_frames(n_states, args.chunk_size)
     except ValueError as exc:
         raise UsageError(f"--chunk-size: {exc}") from None
-    return iter_chunks(args.data, args.format, alphabet, max_frames,
-                       lambda: read_data(args, meta, alphabet))
+    chunks, total = iter_chunks(args.data, args.format, alphabet, max_frames,
+                                lambda: read_data(args, meta, alphabet))
+    fmt = detect_format(args.data, args.format)
+    if fmt in ("fasta", "fastq"):
+        hint = (f"while reading {args.data}: lower --chunk-size (now {max_frames:,} frames; "
+                "a chunk holds at least one whole record)")
+    else:
+        hint = (f"while reading {args.data}: {fmt.upper()} data is read whole (only FASTA "
+                "and FASTQ are streamed); split the file")
+
+    def reading():
+        with memory_hint(hint):
+            yield from chunks
+
+    return reading(), total, max_frames
 
 
-def stream_chunks(chunks, total, args, label, process):
-    """Process every chunk; a data error names the data and the model."""
+def stream_chunks(chunks, total, args, label, process, hint):
+    """Process every chunk; a data error names the data and the model.
+
+    Running out of memory while processing a chunk reports ``hint``.
+    """
     from hmm_core.cli._batch import stream
     from hmm_core.io.formats import FormatError
 
     def checked(chunk):
         try:
-            process(chunk)
+            with memory_hint(hint):
+                process(chunk)
         except FormatError:
             raise
         except ValueError as exc:

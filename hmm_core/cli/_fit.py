@@ -8,13 +8,14 @@ import time
 import numpy as np
 
 from hmm_core.cli._common import (
-    check_destinations,
     finite_or_none,
     get_alphabet,
+    memory_hint,
     read_data,
     report,
     write_json,
 )
+from hmm_core.cli._outputs import Outputs
 from hmm_core.cli._parser import UsageError
 
 
@@ -78,27 +79,30 @@ def cmd_fit(args):
     from hmm_core.io.formats import detect_format
 
     fmt = detect_format(args.data, args.format)
-    check_destinations(args.output, args.summary)
-    alphabet = get_alphabet(args, {})
-    if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
-        raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError("--threads must be at least 1")
-    start = time.perf_counter()
-    obs = read_data(args, {}, alphabet)
-    model, kind = _build_model(args, alphabet)
-    try:
-        model.fit(obs.X, obs.lengths)
-    except ValueError as exc:
-        raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
-    seconds = time.perf_counter() - start
-    meta = {"alphabet": alphabet.to_json() if alphabet is not None else None,
-            "columns": obs.columns, "id_column": args.id_column,
-            "data": os.path.basename(args.data)}
-    model.save(args.output, metadata=meta)
-    summary = _fit_summary(model, obs, seconds, args.output)
-    if args.summary:
-        write_json(args.summary, summary)
+    with Outputs([("data file", args.data)],
+                 [("-o/--output", args.output), ("--summary", args.summary)]) as out:
+        alphabet = get_alphabet(args, {})
+        if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
+            raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
+        if args.threads is not None and args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        with memory_hint(f"while fitting: fit reads all of {args.data} and trains on it at "
+                         "once; fit fewer or shorter sequences"):
+            start = time.perf_counter()
+            obs = read_data(args, {}, alphabet)
+            model, kind = _build_model(args, alphabet)
+            try:
+                model.fit(obs.X, obs.lengths)
+            except ValueError as exc:
+                raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
+            seconds = time.perf_counter() - start
+            meta = {"alphabet": alphabet.to_json() if alphabet is not None else None,
+                    "columns": obs.columns, "id_column": args.id_column,
+                    "data": os.path.basename(args.data)}
+            out.save("-o/--output", lambda path: model.save(path, metadata=meta))
+            summary = _fit_summary(model, obs, seconds, args.output)
+        if args.summary:
+            write_json(out.open("--summary"), summary)
     what = (f"{summary['iterations']} iterations, "
             f"{'converged' if summary['converged'] else 'not converged'}, "
             if summary.get("iterations") is not None else "")

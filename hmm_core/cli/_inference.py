@@ -5,30 +5,35 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.cli._common import (
-    check_destinations,
     data_chunks,
+    delimiter_of,
     finite_or_none,
     get_alphabet,
     is_hmm,
     load_model,
-    open_output,
+    memory_hint,
     report_throughput,
     set_threads,
     stream_chunks,
     write_json,
 )
+from hmm_core.cli._outputs import Outputs, numpy_name
+
+
+def _inputs(args):
+    return [("model file", args.model), ("data file", args.data)]
 
 
 def cmd_score(args):
     """Run ``hmm-core score``; returns the exit status."""
-    check_destinations(args.output, args.summary)
-    model, meta = load_model(args.model)
-    set_threads(model, args.threads)
-    alphabet = get_alphabet(args, meta, model)
-    chunks, total = data_chunks(args, meta, model, alphabet)
-    handle, delim, close = open_output(args.output)
-    totals = {"log_likelihood": 0.0}
-    try:
+    with Outputs(_inputs(args), [("-o/--output", args.output or "-"),
+                                 ("--summary", args.summary)]) as out:
+        model, meta = load_model(args.model)
+        set_threads(model, args.threads)
+        alphabet = get_alphabet(args, meta, model)
+        chunks, total, max_frames = data_chunks(args, meta, model, alphabet)
+        handle, delim = out.open("-o/--output"), delimiter_of(args.output)
+        totals = {"log_likelihood": 0.0}
         handle.write(delim.join(("sequence_id", "length", "log_likelihood")) + "\n")
 
         def process(chunk):
@@ -39,34 +44,45 @@ def cmd_score(args):
                               zip(chunk.ids, chunk.lengths.tolist(), scores.tolist(),
                                   strict=True))
 
-        stats = stream_chunks(chunks, total, args, "scoring", process)
-    finally:
-        if close:
-            handle.close()
-        else:
-            handle.flush()
+        stats = stream_chunks(chunks, total, args, "scoring", process,
+                              f"while scoring a chunk of up to {max_frames:,} frames: "
+                              "lower --chunk-size")
+        if args.summary:
+            write_json(out.open("--summary"),
+                       {"model_file": args.model, "data": args.data,
+                        "log_likelihood": finite_or_none(totals["log_likelihood"]), **stats})
     report_throughput(args, "scored", stats, model)
-    if args.summary:
-        write_json(args.summary, {"model_file": args.model, "data": args.data,
-                                   "log_likelihood": finite_or_none(totals["log_likelihood"]),
-                                   **stats})
     return 0
+
+
+def _decode_memory_hint(args, to_npz, max_frames):
+    """What would help when decoding runs out of memory."""
+    kept = [what for what, on in ((".npz paths", to_npz), ("--posteriors", args.posteriors))
+            if on]
+    if not kept:
+        return f"while decoding a chunk of up to {max_frames:,} frames: lower --chunk-size"
+    return (f"while decoding: {' and '.join(kept)} keep the results for the whole file in "
+            "memory; decode a smaller file, or write CSV/TSV paths without --posteriors")
 
 
 def cmd_decode(args):
     """Run ``hmm-core decode``; returns the exit status."""
     from hmm_core.cli._batch import segments
 
-    check_destinations(args.output, args.posteriors, args.summary)
-    model, meta = load_model(args.model, need_hmm=True)
-    set_threads(model, args.threads)
-    alphabet = get_alphabet(args, meta, model)
-    chunks, total = data_chunks(args, meta, model, alphabet)
     to_npz = args.output is not None and args.output.lower().endswith(".npz")
-    keep = {"ids": [], "lengths": [], "paths": [], "logprob": [], "post": []}
-    handle, delim, close = (None, None, False) if to_npz else open_output(args.output)
-    occupancy = np.zeros(model.n_components)
-    try:
+    output = numpy_name(args.output, ".npz") if to_npz else args.output or "-"
+    with Outputs(_inputs(args), [("-o/--output", output),
+                                 ("--posteriors", numpy_name(args.posteriors, ".npz")),
+                                 ("--summary", args.summary)]) as out:
+        model, meta = load_model(args.model, need_hmm=True)
+        set_threads(model, args.threads)
+        alphabet = get_alphabet(args, meta, model)
+        chunks, total, max_frames = data_chunks(args, meta, model, alphabet)
+        hint = _decode_memory_hint(args, to_npz, max_frames)
+        keep = {"ids": [], "lengths": [], "paths": [], "logprob": [], "post": []}
+        handle, delim = (None, None) if to_npz else (out.open("-o/--output"),
+                                                     delimiter_of(args.output))
+        occupancy = np.zeros(model.n_components)
         if handle is not None:
             head = ("sequence_id", "start", "end", "state") if args.segments else (
                 "sequence_id", "position", "state")
@@ -98,24 +114,21 @@ def cmd_decode(args):
                 handle.writelines(f"{ids[q]}{delim}{p}{delim}{s}\n" for q, p, s in
                                   zip(seq.tolist(), pos.tolist(), path.tolist(), strict=True))
 
-        stats = stream_chunks(chunks, total, args, "decoding", process)
-    finally:
-        if close:
-            handle.close()
-        elif handle is not None:
-            handle.flush()
-    ids = np.array(keep["ids"], dtype=str)
-    lengths = np.concatenate(keep["lengths"]) if keep["lengths"] else np.zeros(0, np.int64)
-    if to_npz:
-        np.savez(args.output, states=np.concatenate(keep["paths"]), lengths=lengths, ids=ids,
-                 logprob=np.concatenate(keep["logprob"]))
-    if args.posteriors:
-        np.savez(args.posteriors, posteriors=np.concatenate(keep["post"]), lengths=lengths,
-                 ids=ids)
+        stats = stream_chunks(chunks, total, args, "decoding", process, hint)
+        with memory_hint(hint):
+            ids = np.array(keep["ids"], dtype=str)
+            lengths = (np.concatenate(keep["lengths"]) if keep["lengths"]
+                       else np.zeros(0, np.int64))
+            if to_npz:
+                np.savez(out.open("-o/--output", "wb"), states=np.concatenate(keep["paths"]),
+                         lengths=lengths, ids=ids, logprob=np.concatenate(keep["logprob"]))
+            if args.posteriors:
+                np.savez(out.open("--posteriors", "wb"),
+                         posteriors=np.concatenate(keep["post"]), lengths=lengths, ids=ids)
+        if args.summary:
+            frac = occupancy / max(occupancy.sum(), 1)
+            write_json(out.open("--summary"), {"model_file": args.model, "data": args.data,
+                                               "algorithm": args.algorithm,
+                                               "state_fractions": frac.tolist(), **stats})
     report_throughput(args, "decoded", stats, model)
-    if args.summary:
-        frac = occupancy / max(occupancy.sum(), 1)
-        write_json(args.summary, {"model_file": args.model, "data": args.data,
-                                   "algorithm": args.algorithm,
-                                   "state_fractions": frac.tolist(), **stats})
     return 0

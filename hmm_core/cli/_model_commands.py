@@ -7,27 +7,32 @@ import json
 import numpy as np
 
 from hmm_core.cli._common import (
-    check_destinations,
+    delimiter_of,
     emission_of,
     finite_or_none,
     get_alphabet,
     is_hmm,
     load_model,
-    open_output,
+    memory_hint,
 )
+from hmm_core.cli._outputs import Outputs, numpy_name
 from hmm_core.cli._parser import UsageError
 
 
-def cmd_sample(args):
-    """Run ``hmm-core sample``; returns the exit status."""
-    from hmm_core.io.formats import write_fasta
+def _sample_destination(path):
+    """The kind of ``sample`` output and the file written (NumPy adds its extension)."""
+    out = (path or "-").lower()
+    if out.endswith(".npz"):
+        return "npz", numpy_name(path, ".npz")
+    if out.endswith(".npy"):
+        return "npy", numpy_name(path, ".npy")
+    if out.endswith((".fa", ".fasta", ".fna")):
+        return "fasta", path
+    return "table", path or "-"
 
-    check_destinations(args.output)
-    model, meta = load_model(args.model)
-    if args.length < 1 or args.sequences < 1:
-        raise UsageError("--length and --sequences must be at least 1")
-    alphabet = get_alphabet(args, meta, model)
-    ids = [f"sample{i + 1}" for i in range(args.sequences)]
+
+def _draw(model, args, ids):
+    """Symbols (or features) and hidden states of one sampled sequence per id."""
     xs, states = [], []
     if is_hmm(model):
         rng = np.random.RandomState(args.seed)
@@ -41,21 +46,36 @@ def cmd_sample(args):
             z = model.sample(args.length, random_state=rng)
             xs.append(z[:, None])
             states.append(z)
-    X, Z = np.concatenate(xs), np.concatenate(states)
-    lengths = np.full(len(ids), args.length, dtype=np.int64)
-    out = (args.output or "-").lower()
-    if out.endswith(".npz"):
-        np.savez(args.output, X=X, states=Z, lengths=lengths, ids=np.array(ids))
-    elif out.endswith(".npy"):
-        np.save(args.output, X)
-    elif out.endswith((".fa", ".fasta", ".fna")):
-        if alphabet is None or X.shape[1] != 1:
-            raise UsageError("FASTA output needs a symbol model and an alphabet (--alphabet)")
-        with open(args.output, "w", encoding="utf-8") as handle:
-            write_fasta(handle, ids, [alphabet.decode(x) for x in xs])
-    else:
-        handle, delim, close = open_output(args.output)
-        try:
+    return xs, states
+
+
+def cmd_sample(args):
+    """Run ``hmm-core sample``; returns the exit status."""
+    from hmm_core.io.formats import write_fasta
+
+    kind, destination = _sample_destination(args.output)
+    with Outputs([("model file", args.model)], [("-o/--output", destination)]) as out:
+        model, meta = load_model(args.model)
+        if args.length < 1 or args.sequences < 1:
+            raise UsageError("--length and --sequences must be at least 1")
+        alphabet = get_alphabet(args, meta, model)
+        ids = [f"sample{i + 1}" for i in range(args.sequences)]
+        with memory_hint("while sampling: lower --length or --sequences"):
+            xs, states = _draw(model, args, ids)
+            X, Z = np.concatenate(xs), np.concatenate(states)
+        lengths = np.full(len(ids), args.length, dtype=np.int64)
+        if kind == "npz":
+            np.savez(out.open("-o/--output", "wb"), X=X, states=Z, lengths=lengths,
+                     ids=np.array(ids))
+        elif kind == "npy":
+            np.save(out.open("-o/--output", "wb"), X)
+        elif kind == "fasta":
+            if alphabet is None or X.shape[1] != 1:
+                raise UsageError("FASTA output needs a symbol model and an alphabet "
+                                 "(--alphabet)")
+            write_fasta(out.open("-o/--output"), ids, [alphabet.decode(x) for x in xs])
+        else:
+            handle, delim = out.open("-o/--output"), delimiter_of(args.output)
             names = meta.get("columns") or [f"x{k}" for k in range(X.shape[1])]
             handle.write(delim.join(["sequence_id", "state", *names]) + "\n")
             cells = ([[alphabet.symbols[int(v)]] for v in X[:, 0]] if alphabet is not None
@@ -63,9 +83,6 @@ def cmd_sample(args):
             seq = np.repeat(ids, args.length)
             handle.writelines(delim.join([s, str(z), *c]) + "\n"
                               for s, z, c in zip(seq, Z.tolist(), cells, strict=True))
-        finally:
-            if close:
-                handle.close()
     return 0
 
 

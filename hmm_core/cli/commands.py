@@ -6,9 +6,13 @@ sequences of a file (streaming FASTA/FASTQ in chunks of bounded memory),
 the build or a model file, and the ``demo``. Data files: ``.npy``/``.npz``,
 CSV/TSV, FASTA/FASTQ (see :mod:`hmm_core.io.formats`). A user mistake (missing
 file, malformed input, wrong model file, mismatched dimensions) prints one
-``hmm-core: error: ...`` line and exits with status 1 (2 for bad arguments).
-An unexpected exception (a bug) is reported on one line too, with status 3;
+``hmm-core: error: ...`` line and exits with status 1 (2 for bad arguments,
+such as an output that is an input or another output). An unexpected
+exception (a bug) is reported on one line too, with status 3;
 ``HMM_CORE_TRACEBACK=1`` in the environment shows its traceback instead.
+Every output is checked before the work and written under a temporary name,
+renamed into place only when the command succeeds (see
+:mod:`~hmm_core.cli._outputs`), so a failed run leaves no partial file.
 
 The parser is in :mod:`~hmm_core.cli._parser`, the commands in
 :mod:`~hmm_core.cli._fit` (``fit``), :mod:`~hmm_core.cli._inference` (``score``,
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 import sys
 
+from hmm_core.cli._common import OutOfMemory
 from hmm_core.cli._fit import cmd_fit
 from hmm_core.cli._inference import cmd_decode, cmd_score
 from hmm_core.cli._model_commands import cmd_demo, cmd_info, cmd_sample
@@ -73,8 +78,11 @@ def main(argv=None) -> int:
     except (ValueError, OSError, ImportError) as exc:
         _error(exc)
         return 1
-    except MemoryError:
-        _error("out of memory: lower --chunk-size")
+    except OutOfMemory as exc:  # the command said where, and what would help
+        _error(f"out of memory {exc}")
+        return 1
+    except MemoryError as exc:
+        _error(f"out of memory ({exc})" if str(exc) else "out of memory")
         return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)
