@@ -82,7 +82,7 @@ def test_eight_threads_sharing_one_model_agree_with_one(make):
     model, X, lengths = make()
     rng = np.random.default_rng(4)
     batches = []
-    for i in range(8):
+    for _ in range(8):
         take = rng.integers(0, len(X), 90)
         batches.append((X[take], [30, 40, 20]))
 
@@ -109,5 +109,5 @@ def test_eight_threads_sharing_one_model_agree_with_one(make):
         t.join()
     assert not errors, errors
     for i in range(8):
-        for a, b in zip(expected[i], got[i]):
+        for a, b in zip(expected[i], got[i], strict=True):
             np.testing.assert_array_equal(a, b)
