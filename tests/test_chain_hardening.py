@@ -13,7 +13,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from hmm_core.chains._elimination import solve_exit_form, stationary_gth
-from hmm_core.chains.markov_chain import MarkovChain
+from hmm_core.chains._validation import MAX_TABLE_BYTES
+from hmm_core.chains.higher_order_chain import table_bytes
+from hmm_core.chains.markov_chain import HigherOrderMarkovChain, MarkovChain
 
 
 # --------------------------------------------------------------------------- exact oracles
@@ -253,3 +255,57 @@ def test_large_absorbing_chain_matches_a_dense_solve():
     for block in (1, 5, 200):
         assert_allclose(solve_exit_form(off, R.sum(axis=1), R, block=block), N @ R,
                         rtol=1e-11)
+
+
+# --------------------------------------------------------------------------- hostile sizes
+CHAINS = [MarkovChain, HigherOrderMarkovChain]
+
+
+@pytest.mark.parametrize("cls", CHAINS)
+@pytest.mark.parametrize("lengths", [
+    np.array([2**62, 2**62, -2**63 + 2], dtype=np.int64),    # a negative length
+    np.array([2**63 - 1, 2**63 - 1, 4], dtype=np.int64),     # the int64 sum wraps to 2
+    np.array([2**64 - 1, 3], dtype=np.uint64),               # wraps when cast to int64
+    [1e30, 2.0],
+    [1, 1, 1],
+])
+def test_lengths_whose_sum_overflows_are_rejected(cls, lengths):
+    with pytest.raises(ValueError, match="lengths"):
+        cls().fit(np.array([0, 1]), lengths=lengths)
+    fitted = cls().fit(np.array([0, 1, 1, 0]))
+    with pytest.raises(ValueError, match="lengths"):
+        fitted.score_sequences(np.array([0, 1]), lengths)
+
+
+def test_huge_order_is_rejected_at_once():
+    x = np.random.default_rng(0).integers(0, 3, 40)
+    with pytest.raises(ValueError, match=r"order must be at most .* \(40\); got order=1000000000"):
+        HigherOrderMarkovChain(order=10**9).fit(x)
+    with pytest.raises(ValueError, match=r"\(25\); got order=26"):
+        HigherOrderMarkovChain(order=26).fit(x, lengths=[15, 25])
+    chain = HigherOrderMarkovChain(order=25).fit(x, lengths=[15, 25])  # as long as the longest
+    assert chain.contexts_.shape == (0, 25)
+    assert np.isfinite(chain.score(x[:25]))
+
+
+def test_tables_over_the_memory_budget_are_rejected_before_allocating():
+    x = np.random.default_rng(0).integers(0, 4, 200_000)
+    with pytest.raises(ValueError, match=r"order=5000 with 4 states needs an estimated "
+                                         r"[\d,]+ bytes"):
+        HigherOrderMarkovChain(order=5000).fit(x)
+    many = np.arange(300_000) % 100_000  # 100000 states: 4 * 8e10 bytes of tables
+    with pytest.raises(ValueError, match=r"n_states=100000 needs an estimated 320,000,000,000 "):
+        MarkovChain().fit(many)
+    with pytest.raises(ValueError, match="n_states=1000000000001"):
+        MarkovChain().fit([0, 10**12])
+    with pytest.raises(ValueError, match="bytes"):
+        HigherOrderMarkovChain(order=3, n_states=100_000).fit(many)
+
+
+def test_table_estimate_bounds_what_a_fit_keeps():
+    x = np.random.default_rng(1).integers(0, 3, 5000)
+    lengths = [1000, 2500, 1500]
+    for k in (1, 2, 6):
+        chain = HigherOrderMarkovChain(order=k).fit(x, lengths)
+        kept = sum(c.nbytes + p.nbytes for c, p in chain._tables)
+        assert kept <= table_bytes(np.array(lengths), 3, k) <= MAX_TABLE_BYTES

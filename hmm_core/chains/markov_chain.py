@@ -30,6 +30,7 @@ from hmm_core.chains._structure import StructureMixin
 from hmm_core.chains._validation import (
     check_nonneg_int,
     check_probability_vector,
+    check_table_bytes,
     check_transition_matrix,
 )
 from hmm_core.chains.higher_order_chain import HigherOrderMarkovChain
@@ -140,6 +141,11 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
         MarkovChain
             The fitted chain.
 
+        Raises
+        ------
+        ValueError
+            If the transition tables of ``n_states`` would need more than 4 GiB.
+
         Warns
         -----
         UnvisitedStateWarning
@@ -147,6 +153,8 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
         """
         x, lengths = self._convert(X, lengths, self.n_states)
         n = self._n_states_for_fit(x)
+        # Counts, probabilities and their temporaries: a few n-by-n float arrays.
+        check_table_bytes(4 * 8 * n * n, f"n_states={n}")
         starts = sequence_starts(lengths)
         start_counts = np.bincount(x[starts], minlength=n).astype(float)
         is_trans = np.ones(x.size, dtype=bool)
