@@ -6,16 +6,19 @@ describe: the off-diagonal probabilities as given, each diagonal entry one
 minus the rest of its row.
 """
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import hmm_core
 from hmm_core.chains._elimination import solve_exit_form, stationary_gth
 from hmm_core.chains._validation import MAX_TABLE_BYTES
 from hmm_core.chains.higher_order_chain import table_bytes
-from hmm_core.chains.markov_chain import HigherOrderMarkovChain, MarkovChain
+from hmm_core.chains.markov_chain import HigherOrderMarkovChain, MarkovChain, UnvisitedStateWarning
+from hmm_core.io.modelfile import read_metadata
 
 
 # --------------------------------------------------------------------------- exact oracles
@@ -309,3 +312,109 @@ def test_table_estimate_bounds_what_a_fit_keeps():
         chain = HigherOrderMarkovChain(order=k).fit(x, lengths)
         kept = sum(c.nbytes + p.nbytes for c, p in chain._tables)
         assert kept <= table_bytes(np.array(lengths), 3, k) <= MAX_TABLE_BYTES
+
+
+# --------------------------------------------------------------------------- unvisited states
+def _ruin_trajectories(p=0.4, n=4, count=400, seed=0):
+    """Gambler's ruin walks from the middle, each stopped when it is absorbed."""
+    rng = np.random.default_rng(seed)
+    walks = []
+    for _ in range(count):
+        s, walk = n // 2, [n // 2]
+        while 0 < s < n:
+            s += 1 if rng.random() < p else -1
+            walk.append(s)
+        walks.append(walk)
+    return np.concatenate(walks), [len(w) for w in walks]
+
+
+def test_trajectories_that_stop_at_absorption_keep_absorbing_states():
+    x, lengths = _ruin_trajectories()
+    chain = MarkovChain(n_states=5, unvisited="absorbing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chain.fit(x, lengths)
+    assert chain.absorbing_states().tolist() == [0, 4]
+    assert_allclose(chain.transmat_[[0, 4]], [[1, 0, 0, 0, 0], [0, 0, 0, 0, 1]])
+    assert chain.transition_counts_[[0, 4]].sum() == 0
+    p_win = chain.absorption_probabilities()[:, 1]
+    q = 0.6 / 0.4
+    assert p_win[1] == pytest.approx((1 - q**2) / (1 - q**4), abs=0.05)
+    assert np.isfinite(chain.score(x, lengths))
+    # The default keeps uniform rows, says so, and names the way to keep them absorbing.
+    with pytest.warns(UnvisitedStateWarning, match=r"\[0, 4\] only end sequences: "
+                                                   "unvisited='absorbing'"):
+        uniform = MarkovChain(n_states=5).fit(x, lengths)
+    assert_allclose(uniform.transmat_[[0, 4]], np.full((2, 5), 0.2))
+    assert uniform.absorbing_states().size == 0
+
+
+def test_states_never_seen_stay_uniform_with_a_warning():
+    with pytest.warns(UnvisitedStateWarning, match=r"state\(s\) \[3\] have no") as caught:
+        chain = MarkovChain(n_states=4, unvisited="absorbing").fit([0, 1, 0, 1, 2])
+    assert "only end sequences" not in str(caught[0].message)
+    assert_allclose(chain.transmat_[2], [0, 0, 1, 0])
+    assert_allclose(chain.transmat_[3], np.full(4, 0.25))
+    named = MarkovChain(state_names=["x", "y", "z"], unvisited="absorbing")
+    with pytest.warns(UnvisitedStateWarning, match="'z'"):
+        named.fit(["x", "y", "x", "y"], lengths=[3, 1])
+    assert named.absorbing_states().size == 0
+    assert_allclose(named.transmat_, [[0, 1, 0], [1, 0, 0], [1 / 3] * 3])
+    # A positive pseudocount leaves no state without data: no warning, any setting.
+    for mode in ("uniform", "absorbing", "error"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            smooth = MarkovChain(n_states=4, pseudocount=0.5, unvisited=mode).fit([0, 1, 2])
+        assert_allclose(smooth.transmat_[3], np.full(4, 0.25))
+        assert_allclose(smooth.transmat_[2], np.full(4, 0.25))
+
+
+def test_unvisited_error_names_both_kinds_of_state():
+    chain = MarkovChain(n_states=4, unvisited="error")
+    with pytest.raises(ValueError, match=r"X has no transition out of state\(s\) \[2\] "
+                                         r"\(they only end sequences\) and \[3\] "
+                                         r"\(they never occur\); unvisited='error'"):
+        chain.fit([0, 1, 0, 1, 2])
+    assert not hasattr(chain, "transmat_") and not hasattr(chain, "n_states_")
+    named = MarkovChain(state_names=["a", "b", "c"], unvisited="error")
+    with pytest.raises(ValueError, match=r"\['c'\] \(they never occur\)"):
+        named.fit(["a", "b", "a"])
+    with pytest.raises(ValueError, match=r"\['b'\] \(they only end sequences\);"):
+        named.fit(["a", "c", "a", "c", "b", "c", "b"], lengths=[5, 2])
+    fitted = named.fit(["a", "b", "c", "a"])
+    assert_allclose(fitted.transmat_[1], [0, 0, 1])
+
+
+@pytest.mark.parametrize("bad", ["Uniform", "none", None, 1, ["uniform"]])
+def test_unvisited_must_be_a_known_mode(bad):
+    with pytest.raises(ValueError, match=r"unvisited must be one of \('uniform', 'absorbing', "
+                                         r"'error'\); got"):
+        MarkovChain(unvisited=bad)
+    chain = MarkovChain()
+    with pytest.raises(ValueError, match="unvisited must be one of"):
+        chain.set_params(unvisited=bad)
+
+
+def test_unvisited_round_trips_through_params_clone_and_model_files(tmp_path):
+    sklearn_base = pytest.importorskip("sklearn.base")
+    chain = MarkovChain(n_states=5, unvisited="absorbing")
+    assert chain.get_params()["unvisited"] == "absorbing"
+    assert repr(chain) == "MarkovChain(n_states=5, unvisited='absorbing')"
+    assert sklearn_base.clone(chain).unvisited == "absorbing"
+    assert chain.set_params(unvisited="error").unvisited == "error"
+    assert MarkovChain().get_params()["unvisited"] == "uniform"
+    assert repr(MarkovChain()) == "MarkovChain(n_states=None)"
+    x, lengths = _ruin_trajectories(count=50)
+    for mode in ("absorbing", "uniform"):
+        path = tmp_path / f"{mode}.npz"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnvisitedStateWarning)
+            MarkovChain(n_states=5, unvisited=mode).fit(x, lengths).save(path)
+        loaded = hmm_core.load(path)
+        assert loaded.unvisited == mode
+        stored = read_metadata(path)["model"]["params"]
+        # The default is not written: files of chains without the setting read in 0.1.0.
+        assert ("unvisited" in stored) == (mode != "uniform")
+    unfitted = tmp_path / "unfitted.npz"
+    MarkovChain(unvisited="error").save(unfitted)
+    assert hmm_core.load(unfitted).unvisited == "error"
