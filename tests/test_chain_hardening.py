@@ -149,17 +149,17 @@ def test_well_conditioned_chains_keep_their_stationary_distribution(m):
     assert_allclose(mc.stationary_distribution(), exact_stationary(T), rtol=1e-14, atol=0)
 
 
-def test_large_chains_use_blocks_with_the_same_result():
+def test_large_chains_split_in_halves_with_the_same_result():
     rng = np.random.default_rng(5)
     T = random_chain(rng, 150, density=0.1)
     pi = MarkovChain.from_params(None, T).stationary_distribution()
     assert_allclose(pi, old_stationary(T), rtol=1e-11, atol=0)
-    assert_allclose(pi, stationary_gth(T, block=150), rtol=1e-13, atol=0)
-    for block in (1, 3, 64):
-        assert_allclose(stationary_gth(T, block=block), pi, rtol=1e-13, atol=0)
+    assert_allclose(pi, stationary_gth(T, leaf=150), rtol=1e-13, atol=0)
+    for leaf in (1, 3, 64):
+        assert_allclose(stationary_gth(T, leaf=leaf), pi, rtol=1e-13, atol=0)
     small = random_chain(rng, 9, tiny=1e-250)
-    for block in (1, 2, 4):
-        assert_allclose(stationary_gth(small, block=block), exact_stationary(small),
+    for leaf in (1, 2, 4):
+        assert_allclose(stationary_gth(small, leaf=leaf), exact_stationary(small),
                         rtol=1e-13, atol=0)
 
 
@@ -255,8 +255,8 @@ def test_large_absorbing_chain_matches_a_dense_solve():
     assert_allclose([steps[i] for i in range(n_t)], N.sum(axis=1), rtol=1e-11)
     off = Q.copy()
     np.fill_diagonal(off, 0)
-    for block in (1, 5, 200):
-        assert_allclose(solve_exit_form(off, R.sum(axis=1), R, block=block), N @ R,
+    for leaf in (1, 5, 200):
+        assert_allclose(solve_exit_form(off, R.sum(axis=1), R, leaf=leaf), N @ R,
                         rtol=1e-11)
 
 

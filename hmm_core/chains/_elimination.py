@@ -19,19 +19,21 @@ this is the algorithm of Grassmann, Taksar and Heyman (Operations Research
 diagonally dominant M-matrices from their off-diagonal entries and row sums
 (Alfa, Xue and Ye, Mathematics of Computation 71, 2002, 217-236).
 
-States are eliminated one at a time inside blocks of :data:`BLOCK` states;
-eliminating a block from the rest is a product of nonnegative matrices, so
-large chains use matrix-matrix products.
+Large systems are split in halves: eliminating the first half from the
+second is again a sum of products of nonnegative matrices, done with
+matrix-matrix products; systems of up to :data:`LEAF` states are eliminated
+one state at a time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK", "Unresolvable", "solve_exit_form", "stationary_gth"]
+__all__ = ["LEAF", "Unresolvable", "solve_exit_form", "stationary_gth"]
 
-#: States eliminated one by one before a block update of the remaining states.
-BLOCK = 64
+#: Systems up to this size are eliminated state by state; larger ones are split
+#: in halves, the first eliminated from the second by matrix products.
+LEAF = 16
 #: Partial results are rescaled when they pass this size, so none overflows.
 _HUGE = 2.0**500
 
@@ -51,25 +53,22 @@ def _solve_dense(W, v, rhs):
 
     ``W`` (b, b) holds nonnegative rates (its diagonal is ignored), ``v`` (b,)
     nonnegative exit rates and ``rhs`` (b, r) a nonnegative right-hand side.
-    Inputs are not modified.
     """
-    W, v, rhs = np.array(W, dtype=float), np.array(v, dtype=float), np.array(rhs, dtype=float)
     b = W.shape[0]
+    # One array [W | v | rhs]: the exit rates are eliminated like any other column.
+    aug = np.hstack([W, v[:, None], rhs]).astype(float)
     for k in range(b):
-        d = _pivot(v[k] + W[k, k + 1:].sum())
-        # Scaled by the pivot first: a ratio <= 1, so products cannot overflow.
-        W[k, k + 1:] /= d
-        rhs[k] /= d
-        col = W[k + 1:, k]
-        W[k + 1:, k + 1:] += np.outer(col, W[k, k + 1:])
-        v[k + 1:] += col * (v[k] / d)
-        rhs[k + 1:] += np.outer(col, rhs[k])
+        row = aug[k, k + 1:]
+        # Scaled by the pivot first: ratios <= 1, so the products cannot overflow.
+        row /= _pivot(row[:b - k].sum())
+        aug[k + 1:, k + 1:] += np.outer(aug[k + 1:, k], row)
+    X = aug[:, b + 1:]
     for k in range(b - 2, -1, -1):
-        rhs[k] += W[k, k + 1:] @ rhs[k + 1:]
-    return rhs
+        X[k] += aug[k, k + 1:b] @ X[k + 1:]
+    return X
 
 
-def solve_exit_form(W, v, rhs, block=BLOCK):
+def solve_exit_form(W, v, rhs, leaf=LEAF):
     """Solve ``A X = rhs`` for ``A`` given by off-diagonal rates and exit rates.
 
     Parameters
@@ -81,8 +80,8 @@ def solve_exit_form(W, v, rhs, block=BLOCK):
         Nonnegative exit rates; ``A[i, i] = v[i] + sum_{j != i} W[i, j]``.
     rhs : ndarray of shape (m, r)
         Nonnegative right-hand side.
-    block : int
-        States eliminated one by one before a block update.
+    leaf : int
+        Systems up to this size are eliminated state by state.
 
     Returns
     -------
@@ -94,28 +93,21 @@ def solve_exit_form(W, v, rhs, block=BLOCK):
         If a pivot is zero or not finite (no way out of some state, or rates
         that underflow).
     """
-    W = np.array(W, dtype=float)
-    v = np.array(v, dtype=float)
-    rhs = np.array(rhs, dtype=float)
+    W = np.asarray(W, dtype=float)
+    v = np.asarray(v, dtype=float)
+    rhs = np.asarray(rhs, dtype=float)
     m = W.shape[0]
-    steps = []
-    for lo in range(0, m, block):
-        hi = min(lo + block, m)
-        # The block's exits: to the outside, and to the states not yet eliminated.
-        out = W[lo:hi, hi:]
-        local = np.hstack([out, v[lo:hi, None], rhs[lo:hi]])
-        solved = _solve_dense(W[lo:hi, lo:hi], v[lo:hi] + out.sum(axis=1), local)
-        to_rest = solved[:, :m - hi]
-        if hi < m:
-            into = W[hi:, lo:hi]
-            W[hi:, hi:] += into @ to_rest
-            v[hi:] += into @ solved[:, m - hi]
-            rhs[hi:] += into @ solved[:, m - hi + 1:]
-        steps.append((lo, hi, to_rest, solved[:, m - hi + 1:]))
-    X = np.empty_like(rhs)
-    for lo, hi, to_rest, own in reversed(steps):
-        X[lo:hi] = own + to_rest @ X[hi:] if hi < m else own
-    return X
+    if m <= leaf:
+        return _solve_dense(W, v, rhs)
+    h = m // 2
+    # Eliminate the first half: its exits go outside or to the second half.
+    out = W[:h, h:]
+    solved = solve_exit_form(W[:h, :h], v[:h] + out.sum(axis=1),
+                             np.hstack([out, v[:h, None], rhs[:h]]), leaf)
+    to_rest, into = solved[:, :m - h], W[h:, :h]
+    rest = solve_exit_form(W[h:, h:] + into @ to_rest, v[h:] + into @ solved[:, m - h],
+                           rhs[h:] + into @ solved[:, m - h + 1:], leaf)
+    return np.vstack([solved[:, m - h + 1:] + to_rest @ rest, rest])
 
 
 def _gth_dense(P):
@@ -139,7 +131,24 @@ def _gth_dense(P):
     return pi
 
 
-def stationary_gth(P, block=BLOCK):
+def _stationary_unnormalised(P, leaf):
+    m = P.shape[0]
+    if m <= leaf:
+        return _gth_dense(P)
+    h = m // 2
+    # Censor the first half: the chain watched only on the second half.
+    out = P[:h, h:]
+    solved = solve_exit_form(P[:h, :h], out.sum(axis=1), np.hstack([out, np.eye(h)]), leaf)
+    into = P[h:, :h]
+    rest = _stationary_unnormalised(P[h:, h:] + into @ solved[:, :m - h], leaf)
+    rest /= rest.max()
+    # Flow into the first half, times the expected visits per entry.
+    first = (rest @ into) @ solved[:, m - h:]
+    pi = np.concatenate([first, rest])
+    return pi / pi.max()
+
+
+def stationary_gth(P, leaf=LEAF):
     """Stationary distribution of an irreducible stochastic matrix.
 
     Only the off-diagonal entries of ``P`` are read (the diagonal is implied by
@@ -149,8 +158,8 @@ def stationary_gth(P, block=BLOCK):
     ----------
     P : ndarray of shape (m, m)
         Transition matrix of an irreducible chain.
-    block : int
-        States eliminated one by one before a block update.
+    leaf : int
+        Chains up to this size are eliminated state by state.
 
     Returns
     -------
@@ -162,28 +171,7 @@ def stationary_gth(P, block=BLOCK):
     Unresolvable
         If some exit probabilities underflow.
     """
-    A = np.array(P, dtype=float)
-    m = A.shape[0]
-    steps = []
-    lo = 0
-    # Leading blocks are censored out (the chain watched only on later states).
-    while m - lo > block:
-        hi = lo + block
-        out = A[lo:hi, hi:]
-        local = np.hstack([out, np.eye(hi - lo)])
-        solved = _solve_dense(A[lo:hi, lo:hi], out.sum(axis=1), local)
-        into = A[hi:, lo:hi]
-        A[hi:, hi:] += into @ solved[:, :m - hi]
-        steps.append((lo, hi, solved[:, m - hi:]))
-        lo = hi
-    pi = np.zeros(m)
-    pi[lo:] = _gth_dense(A[lo:, lo:])
-    for lo, hi, visits in reversed(steps):
-        # Flow into the block from later states, times the expected visits per entry.
-        pi[lo:hi] = (pi[hi:] @ A[hi:, lo:hi]) @ visits
-        top = pi[lo:].max()
-        if top > _HUGE:
-            pi[lo:] /= top
+    pi = _stationary_unnormalised(np.asarray(P, dtype=float), leaf)
     total = pi.sum()
     if not (total > 0 and np.isfinite(total)):
         raise Unresolvable
