@@ -59,7 +59,8 @@ def _solve_dense(W, v, rhs):
     aug = np.hstack([W, v[:, None], rhs]).astype(float)
     for k in range(b):
         row = aug[k, k + 1:]
-        # Scaled by the pivot first: ratios <= 1, so the products cannot overflow.
+        # Divided by the pivot first: the rates of row k become ratios <= 1, whose
+        # products cannot overflow.
         row /= _pivot(row[:b - k].sum())
         aug[k + 1:, k + 1:] += np.outer(aug[k + 1:, k], row)
     X = aug[:, b + 1:]
