@@ -243,7 +243,7 @@ def test_fit_counts_lengths_pseudocount_and_names():
 
 def test_unvisited_state_gets_uniform_row_with_warning():
     with pytest.warns(UnvisitedStateWarning, match=r"\[2, 3\]"):
-        mc = MarkovChain(n_states=4).fit([0, 1, 0, 1, 2])
+        mc = MarkovChain(n_states=4, unvisited="uniform").fit([0, 1, 0, 1, 2])
     assert_allclose(mc.transmat_[2], np.full(4, 0.25))
     assert_allclose(mc.transmat_[3], np.full(4, 0.25))
     with pytest.warns(UnvisitedStateWarning, match="'z'"):

@@ -121,10 +121,18 @@ _CHAIN_ATTRS = ("n_states_", "state_names_", "startprob_", "transmat_", "start_c
                 "start_probs_")
 
 
+#: Settings added after format version 1, with their defaults. A model of a
+#: version-1 file has them at these values, and they are described only when
+#: they differ (so the descriptions written by 0.1.0 stay comparable).
+_LATER_SETTINGS = {MarkovChain: {"unvisited": "absorbing"}}
+
+
 def _model(model):
     out = {"class": type(model).__name__, "repr": _repr(model)}
     params = model.get_params(deep=False)
-    out["params"] = {k: _value(v) for k, v in sorted(params.items()) if k != "callback"}
+    later = _LATER_SETTINGS.get(type(model), {})
+    out["params"] = {k: _value(v) for k, v in sorted(params.items())
+                     if k != "callback" and not (k in later and v == later[k])}
     chain = isinstance(model, (MarkovChain, HigherOrderMarkovChain))
     fitted = {}
     for name in _CHAIN_ATTRS if chain else _HMM_ATTRS:

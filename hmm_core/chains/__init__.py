@@ -6,6 +6,8 @@
 - :mod:`~hmm_core.chains._structure`, :mod:`~hmm_core.chains._stationary`,
   :mod:`~hmm_core.chains._absorption`: communicating classes and periods,
   stationary distributions and mixing, absorption;
+- :mod:`~hmm_core.chains._elimination`: the subtraction-free elimination behind
+  stationary distributions and absorption;
 - :mod:`~hmm_core.chains._validation`: checks of settings, sequences and probabilities.
 """
 

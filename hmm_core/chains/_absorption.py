@@ -1,8 +1,19 @@
-"""Absorbing chains: fundamental matrix, expected steps and absorption probabilities."""
+"""Absorbing chains: fundamental matrix, expected steps and absorption probabilities.
+
+Every quantity solves a system with ``I - Q`` (``Q`` the transitions among
+transient states). Its diagonal ``1 - Q[i, i]`` is not formed by subtraction
+(which loses the digits of small exit probabilities, all of them once
+``Q[i, i]`` rounds to 1) but as the sum of the probabilities of leaving
+state ``i``; the system is then solved by a subtraction-free elimination
+(:mod:`~hmm_core.chains._elimination`), so every entry of the results has a
+small relative error, even for expected absorption times of 1e12 steps or more.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from hmm_core.chains._elimination import Unresolvable, solve_exit_form
 
 __all__ = ["AbsorptionMixin"]
 
@@ -16,7 +27,7 @@ class AbsorptionMixin:
     """
 
     def _absorbing_blocks(self):
-        """Return (transient, absorbing, I - Q, R) after checking this is an absorbing chain."""
+        """Return (transient, absorbing, Q with a zero diagonal, R) of an absorbing chain."""
         absorbing = self.absorbing_states()
         if absorbing.size == 0:
             raise ValueError("the chain has no absorbing states")
@@ -30,8 +41,26 @@ class AbsorptionMixin:
                 "absorbing, so some transient states are never absorbed"
             )
         T = self.transmat_
-        i_minus_q = np.eye(transient.size) - T[np.ix_(transient, transient)]
-        return transient, absorbing, i_minus_q, T[np.ix_(transient, absorbing)]
+        off = T[np.ix_(transient, transient)]
+        np.fill_diagonal(off, 0.0)
+        return transient, absorbing, off, T[np.ix_(transient, absorbing)]
+
+    def _solve_transient(self, rhs):
+        """``(I - Q)^-1 B`` with the diagonal of ``I - Q`` taken from the exit probabilities.
+
+        ``rhs`` names ``B``: ``"identity"``, ``"ones"`` (a column) or ``"R"``
+        (the transitions from transient to absorbing states).
+        """
+        transient, _, off, R = self._absorbing_blocks()
+        m = transient.size
+        rhs = np.eye(m) if rhs == "identity" else np.ones((m, 1)) if rhs == "ones" else R
+        try:
+            return transient, solve_exit_form(off, R.sum(axis=1), rhs)
+        except Unresolvable:
+            raise ValueError(
+                "transmat_ has absorption probabilities too small to represent the "
+                "absorption quantities (they underflow)"
+            ) from None
 
     def fundamental_matrix(self):
         """Fundamental matrix ``N = (I - Q)^-1`` of an absorbing chain.
@@ -48,8 +77,7 @@ class AbsorptionMixin:
             If there are no absorbing states, no transient states, or some
             recurrent state is not absorbing.
         """
-        _, _, i_minus_q, _ = self._absorbing_blocks()
-        return np.linalg.solve(i_minus_q, np.eye(i_minus_q.shape[0]))
+        return self._solve_transient("identity")[1]
 
     def expected_steps_to_absorption(self):
         """Expected number of steps until absorption, ``N @ 1``.
@@ -65,9 +93,8 @@ class AbsorptionMixin:
         ValueError
             As for :meth:`fundamental_matrix`.
         """
-        transient, _, i_minus_q, _ = self._absorbing_blocks()
-        t = np.linalg.solve(i_minus_q, np.ones(transient.size))
-        return {int(s): float(v) for s, v in zip(transient, t, strict=True)}
+        transient, t = self._solve_transient("ones")
+        return {int(s): float(v) for s, v in zip(transient, t[:, 0], strict=True)}
 
     def absorption_probabilities(self):
         """Probability of ending in each absorbing state, ``B = N @ R``.
@@ -82,5 +109,4 @@ class AbsorptionMixin:
         ValueError
             As for :meth:`fundamental_matrix`.
         """
-        _, _, i_minus_q, R = self._absorbing_blocks()
-        return np.linalg.solve(i_minus_q, R)
+        return self._solve_transient("R")[1]

@@ -8,40 +8,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.chains._elimination import Unresolvable, stationary_gth
+
 __all__ = ["StationaryMixin", "second_eigenvalue_modulus", "stationary_on_class",
            "stochastic_power"]
-
-#: Tolerance below which a negative entry of a computed distribution is
-#: treated as round-off and clipped to zero.
-NEG_ATOL = 1e-10
-#: How far from one the total of a computed stationary distribution may be.
-TOTAL_ATOL = 1e-8
 
 
 def stationary_on_class(T, cls):
     """Stationary distribution of the closed class ``cls`` as a length-N vector.
 
-    Solves ``pi (I - P_C) = 0`` with ``sum(pi) = 1`` on the class by replacing
-    one (redundant) balance equation with the normalisation; for an
-    irreducible block this square system is nonsingular.  The result is
-    checked to be nonnegative and to sum to one.
+    Computed by the Grassmann-Taksar-Heyman elimination (see
+    :mod:`~hmm_core.chains._elimination`), which reads only the off-diagonal
+    probabilities of the class: every entry has a small relative error even
+    when the class is nearly reducible (exit probabilities of 1e-300).
+
+    Raises
+    ------
+    ValueError
+        If exit probabilities of the class are so small that they underflow.
     """
-    n = T.shape[0]
-    P = T[np.ix_(cls, cls)]
-    m = P.shape[0]
-    A = P.T - np.eye(m)
-    A[-1, :] = 1.0
-    b = np.zeros(m)
-    b[-1] = 1.0
-    pi_c = np.linalg.solve(A, b)
-    if np.any(pi_c < -NEG_ATOL) or abs(pi_c.sum() - 1.0) > TOTAL_ATOL:
-        raise RuntimeError(
-            "stationary distribution could not be computed accurately "
-            "(negative entries or wrong total); the transition matrix may be ill-conditioned"
-        )
-    pi_c = np.clip(pi_c, 0.0, None)
-    pi = np.zeros(n)
-    pi[cls] = pi_c / pi_c.sum()
+    cls = np.asarray(cls)
+    pi = np.zeros(T.shape[0])
+    try:
+        pi[cls] = stationary_gth(T[np.ix_(cls, cls)])
+    except Unresolvable:
+        raise ValueError(
+            "transmat_ has transition probabilities too small to represent in the "
+            f"stationary distribution of class {cls.tolist()} (they underflow)"
+        ) from None
     return pi
 
 
@@ -97,11 +91,13 @@ class StationaryMixin:
         """The unique stationary distribution ``pi = pi @ transmat_``.
 
         This is the left eigenvector of ``transmat_`` for eigenvalue 1,
-        normalised to sum to one.  It is computed by solving the balance
-        equations restricted to the closed class (with one equation replaced by
-        the normalisation), which is better conditioned than a general
-        eigen-decomposition; the result is checked to be nonnegative and to
-        sum to one.
+        normalised to sum to one, supported on the closed class.  It is
+        computed on that class by the Grassmann-Taksar-Heyman algorithm, a
+        Gaussian elimination without subtractions that reads only the
+        off-diagonal transition probabilities: every entry has a small
+        relative error, even for nearly reducible chains (exit probabilities
+        far below machine precision, where ``1 - transmat_[i, i]`` rounds to
+        zero).
 
         Returns
         -------
@@ -113,6 +109,7 @@ class StationaryMixin:
             If the chain has more than one closed (recurrent) class, in which
             case the stationary distribution is not unique; the message names
             the closed classes.  Use :meth:`stationary_distributions` instead.
+            Also if some exit probabilities are so small that they underflow.
         """
         self._check_fitted()
         closed = self.closed_classes()

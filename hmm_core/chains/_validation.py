@@ -14,6 +14,22 @@ import numpy as np
 
 from hmm_core.kernels.validation import SUM_TOL
 
+#: Largest estimated memory, in bytes, that fitting a chain may use for its
+#: count and probability tables; larger fits are refused before allocating.
+MAX_TABLE_BYTES = 4 * 2**30
+
+
+def check_table_bytes(estimate, what):
+    """Raise ``ValueError`` if ``estimate`` bytes exceed :data:`MAX_TABLE_BYTES`.
+
+    ``what`` names the settings responsible (``"order=30 with 4 states"``).
+    """
+    if estimate > MAX_TABLE_BYTES:
+        raise ValueError(
+            f"{what} needs an estimated {int(estimate):,} bytes for its tables, more than "
+            f"the {MAX_TABLE_BYTES:,} bytes allowed; use fewer states or a lower order"
+        )
+
 
 def check_pseudocount(pseudocount):
     """Return ``pseudocount`` as a float after checking it is finite and >= 0."""
@@ -113,7 +129,12 @@ def _int_state(v, name):
 
 
 def check_lengths(lengths, n_samples, name="lengths"):
-    """Return ``lengths`` as an ``intp`` array of positive ints summing to ``n_samples``."""
+    """Return ``lengths`` as an ``intp`` array of positive ints summing to ``n_samples``.
+
+    The lengths are checked against ``n_samples`` before they are summed or
+    converted, so huge values (whose int64 sum would wrap around to
+    ``n_samples``) are rejected instead of producing wrong sequence starts.
+    """
     if lengths is None:
         return np.array([n_samples], dtype=np.intp)
     arr = np.asarray(lengths)
@@ -124,11 +145,22 @@ def check_lengths(lengths, n_samples, name="lengths"):
             raise ValueError(f"{name} must contain integers")
     elif arr.dtype.kind not in "iu":
         raise ValueError(f"{name} must contain integers; got dtype {arr.dtype}")
-    arr = arr.astype(np.intp)
     if np.any(arr <= 0):
         raise ValueError(f"{name} must be positive; got a zero or negative length")
-    if int(arr.sum()) != n_samples:
-        raise ValueError(f"{name} sum to {int(arr.sum())} but X has {n_samples} samples")
+    longest = arr.max()
+    if longest > n_samples or arr.size > n_samples:
+        big = int(longest) if longest > n_samples else None
+        detail = (f"a length of {big}" if big is not None
+                  else f"{arr.size} sequences of at least one sample each")
+        raise ValueError(f"{name} must sum to the {n_samples} samples of X; got {detail}")
+    arr = arr.astype(np.intp)
+    # Each length is in 1..n_samples: the sum cannot wrap unless it could pass 2**63.
+    if n_samples * arr.size < 2**63:
+        total = int(arr.sum())
+    else:
+        total = sum(arr.tolist())
+    if total != n_samples:
+        raise ValueError(f"{name} sum to {total} but X has {n_samples} samples")
     return arr
 
 

@@ -15,6 +15,7 @@ from hmm_core.chains._validation import (
     as_state_sequence,
     check_nonneg_int,
     check_probability_vector,
+    check_table_bytes,
 )
 from hmm_core.estimator.constraints import Check
 
@@ -23,6 +24,27 @@ __all__ = ["HigherOrderMarkovChain"]
 
 def _order(value, name, owner):
     return check_nonneg_int(value, name, minimum=1)
+
+
+def table_bytes(lengths, n, k):
+    """Estimated peak memory, in bytes, of fitting order ``k`` on ``n`` states.
+
+    Level ``j`` (``j < k``: the start tables, ``j = k``: the context table)
+    has as many windows as positions it predicts, and at most
+    ``min(n**j, windows)`` distinct contexts, each with a context row and a
+    probability row. Every table is kept; the windows (and the sorting and
+    counting of one level) are working memory, counted a few times over.
+    """
+    ordered = np.sort(np.asarray(lengths, dtype=np.int64))
+    levels = np.arange(k + 1, dtype=float)
+    windows = np.empty(k + 1)
+    windows[:k] = ordered.size - np.searchsorted(ordered, np.arange(k), side="right")
+    windows[k] = np.maximum(ordered - k, 0).sum()
+    with np.errstate(over="ignore"):
+        rows = np.minimum(np.power(float(n), levels), windows)
+    kept = np.sum(rows * (levels + n)) * 8.0
+    working = np.max(windows * (levels + 2) + rows * n) * 5 * 8.0
+    return kept + working
 
 
 def lookup_contexts(table, query):
@@ -165,9 +187,22 @@ class HigherOrderMarkovChain(ChainBase):
         -------
         HigherOrderMarkovChain
             The fitted chain.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` exceeds the length of the longest sequence, or the
+            tables for this order and number of states would need more than
+            4 GiB (the message gives the estimate in bytes); both are checked
+            before anything is allocated.
         """
         x, lengths = self._convert(X, lengths, self.n_states)
         n, k = self._n_states_for_fit(x), self.order
+        longest = int(lengths.max())
+        if k > longest:
+            raise ValueError(f"order must be at most the length of the longest sequence in X "
+                             f"({longest}); got order={k}")
+        check_table_bytes(table_bytes(lengths, n, k), f"order={k} with {n} states")
         starts = sequence_starts(lengths)
         tables = []
         for j in range(k + 1):

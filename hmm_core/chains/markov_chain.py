@@ -30,10 +30,12 @@ from hmm_core.chains._structure import StructureMixin
 from hmm_core.chains._validation import (
     check_nonneg_int,
     check_probability_vector,
+    check_table_bytes,
     check_transition_matrix,
 )
 from hmm_core.chains.higher_order_chain import HigherOrderMarkovChain
 from hmm_core.estimator import format_array
+from hmm_core.estimator.constraints import Check
 
 __all__ = ["HigherOrderMarkovChain", "MarkovChain", "UnvisitedStateWarning"]
 
@@ -41,12 +43,37 @@ __all__ = ["HigherOrderMarkovChain", "MarkovChain", "UnvisitedStateWarning"]
 class UnvisitedStateWarning(UserWarning):
     """Warning emitted when a fitted state has no observed outgoing transition.
 
-    The transition row of such a state is set to the uniform distribution.
+    The transition row of such a state is set to the uniform distribution
+    (see the ``unvisited`` setting of :class:`MarkovChain`).
     """
+
+
+UNVISITED = ("uniform", "absorbing", "error")
+
+
+def _unvisited(value, name, owner):
+    if not isinstance(value, str) or value not in UNVISITED:
+        raise ValueError(f"{name} must be one of {UNVISITED}; got {value!r}")
+    return value
 
 
 class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
     """First-order Markov chain over observed states ``0..N-1``.
+
+    Parameters
+    ----------
+    unvisited : {"absorbing", "uniform", "error"}, default "absorbing"
+        The transition row of a state that :meth:`fit` never sees being left
+        (it has no count and ``pseudocount`` is 0); see the Notes.
+
+        - ``"absorbing"``: a state that occurs in ``X`` but only as the last
+          state of sequences (trajectories that stop where they are absorbed)
+          becomes absorbing, ``transmat_[i, i] = 1``; a state that never
+          occurs in ``X`` gets a uniform row and an
+          :class:`UnvisitedStateWarning` naming it.
+        - ``"uniform"``: the row is uniform and the warning names the state
+          (the behaviour of hmm_core 0.1).
+        - ``"error"``: :meth:`fit` raises ``ValueError`` naming the states.
 
     Attributes
     ----------
@@ -64,17 +91,32 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
     Notes
     -----
     With maximum likelihood, a state that never occurs as the origin of a
-    transition has no data for its row.  Rather than leave the row undefined
-    (or silently make the state absorbing) the row is set to the uniform
-    distribution and an :class:`UnvisitedStateWarning` naming the state(s) is
-    emitted.  A positive ``pseudocount`` avoids this.
+    transition has no data for its row.  There are two such cases: the state
+    occurs in ``X`` only at the end of sequences (it is visited but never
+    left, as an absorbing state is when trajectories stop there), or it never
+    occurs at all (a state known from ``n_states`` or ``state_names``).  By
+    default (``unvisited="absorbing"``) a state of the first case keeps what
+    the data show, an absorbing state, and a state of the second case gets
+    the uniform distribution with an :class:`UnvisitedStateWarning` naming
+    it; ``unvisited="uniform"`` gives both cases the uniform row and the
+    warning, and ``unvisited="error"`` refuses both.  A positive ``pseudocount`` gives
+    every row data, and the setting no longer matters.
     """
 
+    _parameter_constraints = {**ChainBase._parameter_constraints, "unvisited": Check(_unvisited)}
     _fitted_names = ("startprob_", "transmat_", "start_counts_", "transition_counts_")
 
-    def __init__(self, n_states=None, state_names=None, pseudocount=0.0, random_state=None):
+    def __init__(self, n_states=None, state_names=None, pseudocount=0.0, random_state=None,
+                 unvisited="absorbing"):
         self._set_params_from(locals())
         self._validate_params(store=True)
+
+    def _file_params(self):
+        params = super()._file_params()
+        # Written only when set, so a chain with the default reads in hmm_core 0.1.
+        if params["unvisited"] == "absorbing":
+            del params["unvisited"]
+        return params
 
     def _restore_fitted(self, fitted):
         n = self.n_states_
@@ -140,13 +182,23 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
         MarkovChain
             The fitted chain.
 
+        Raises
+        ------
+        ValueError
+            If ``unvisited="error"`` and some state has no outgoing transition
+            count, or the transition tables of ``n_states`` would need more
+            than 4 GiB.
+
         Warns
         -----
         UnvisitedStateWarning
-            If some state has no outgoing transition count (its row is set uniform).
+            If some state has no outgoing transition count and its row is set
+            uniform (see ``unvisited``).
         """
         x, lengths = self._convert(X, lengths, self.n_states)
         n = self._n_states_for_fit(x)
+        # Counts, probabilities and their temporaries: a few n-by-n float arrays.
+        check_table_bytes(4 * 8 * n * n, f"n_states={n}")
         starts = sequence_starts(lengths)
         start_counts = np.bincount(x[starts], minlength=n).astype(float)
         is_trans = np.ones(x.size, dtype=bool)
@@ -154,20 +206,42 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
         t = np.flatnonzero(is_trans)
         trans_counts = np.bincount(x[t - 1] * n + x[t], minlength=n * n).reshape(n, n)
         trans_counts = trans_counts.astype(float)
-        self.startprob_ = (start_counts + self.pseudocount) / (
+        startprob = (start_counts + self.pseudocount) / (
             start_counts.sum() + n * self.pseudocount
         )
-        self.transmat_, empty = normalize_counts(trans_counts + self.pseudocount)
+        transmat, empty = normalize_counts(trans_counts + self.pseudocount)
+        occurs = np.bincount(x, minlength=n) > 0
+        ended, never = empty[occurs[empty]], empty[~occurs[empty]]
+        if self.unvisited == "error" and empty.size:
+            raise ValueError(self._unvisited_message(ended, never))
+        if self.unvisited == "absorbing" and ended.size:
+            transmat[ended] = 0.0
+            transmat[ended, ended] = 1.0
+            empty = never
+        self.startprob_, self.transmat_ = startprob, transmat
         self.n_states_, self.state_names_ = n, self.state_names
         self.start_counts_, self.transition_counts_ = start_counts, trans_counts
         if empty.size:
+            hint = ""
+            if self.unvisited == "uniform" and ended.size:
+                hint = (f"; state(s) {self._labels(ended)} only end sequences: "
+                        "unvisited='absorbing' makes such states absorbing")
             warnings.warn(
                 f"state(s) {self._labels(empty)} have no observed outgoing transitions; "
-                "their transition rows were set to the uniform distribution",
+                f"their transition rows were set to the uniform distribution{hint}",
                 UnvisitedStateWarning,
                 stacklevel=2,
             )
         return self
+
+    def _unvisited_message(self, ended, never):
+        names = self.state_names
+        labels = [[names[i] if names else int(i) for i in idx] for idx in (ended, never)]
+        parts = [f"{label} ({what})" for label, what in zip(
+            labels, ("they only end sequences", "they never occur"), strict=True) if label]
+        return (f"X has no transition out of state(s) {' and '.join(parts)}; "
+                "unvisited='error' requires a transition out of every state (give a "
+                "pseudocount > 0, or unvisited='absorbing' or 'uniform')")
 
     def score_sequences(self, X, lengths=None):
         """Log-likelihood of each observed state sequence.
