@@ -34,8 +34,8 @@ MAX_DEPTH = 100
 #: Deflate expands at most 1032-fold (258 bytes from one 2-bit code), plus a little framing.
 _DEFLATE_RATIO = 1032
 _DEFLATE_SLACK = 1024
-#: dtype kinds of stored arrays: bool, integers, floats, complex, bytes, text.
-_KINDS = "biufcSU"
+#: dtype kinds of stored arrays: bool, integers, floats, bytes, text (no model holds complex).
+_KINDS = "biufSU"
 #: Bytes copied per read while filling an array (bounds the temporary buffer).
 _CHUNK = 1 << 20
 #: Largest length of one axis (NumPy indexes with 64-bit integers).
@@ -119,12 +119,14 @@ class ModelArchive:
         self._compressed = 0
         try:
             self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, EOFError, ValueError, OverflowError) as exc:
-            raise ValueError(f"{self.path}: not an hmm_core model file (not a ZIP/.npz "
-                             f"archive, or truncated: {exc})") from None
         except OSError as exc:
             raise ValueError(f"{self.path}: cannot read the model file ({_reason(exc)})") \
                 from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zipfile's errors on damaged directories vary
+            raise ValueError(f"{self.path}: not an hmm_core model file (not a ZIP/.npz "
+                             f"archive, or truncated: {_reason(exc)})") from None
 
     def __enter__(self):
         return self
@@ -224,7 +226,7 @@ class ModelArchive:
             raise self._error(name, f"not a valid .npy array ({_reason(exc)})") from None
         if dtype.hasobject or dtype.kind not in _KINDS or dtype.fields is not None:
             raise self._error(name, f"dtype {dtype} is not stored in model files (no "
-                                    "object, structured or time arrays)")
+                                    "object, complex, structured or time arrays)")
         if dtype.itemsize == 0:
             raise self._error(name, f"dtype {dtype} has empty items")
         if len(shape) > 32 or any(d < 0 or d > _MAX_DIM for d in shape):

@@ -104,6 +104,7 @@ class Stored:
         """A new instance from its encoding."""
         params = reader.settings(cls, body.get("params"))
         obj = cls(**params)
+        reader.check_settings(obj)  # before any state is restored from the file
         obj._restore_file_state(reader, body)
         return obj
 
@@ -177,7 +178,7 @@ class Writer:
             arr = np.asarray(value)
             if arr.dtype.hasobject:
                 raise ValueError(f"cannot save {key}: object arrays need pickle")
-            if arr.dtype.kind not in "biufcSU" or arr.dtype.fields is not None \
+            if arr.dtype.kind not in "biufSU" or arr.dtype.fields is not None \
                     or arr.dtype.itemsize == 0:
                 raise ValueError(f"cannot save {key}: arrays of dtype {arr.dtype} are not "
                                  "supported in model files")
@@ -277,13 +278,33 @@ class Reader:
         if cls is None:
             raise ValueError(f"unknown {kind} class {name!r}")
         obj = cls._from_file(self, body)
-        validate = getattr(obj, "_validate_params", None)
-        if validate is not None:
-            try:
-                validate()
-            except ValueError as exc:
-                raise ValueError(f"invalid setting of {name}: {exc}") from None
+        self.check_settings(obj)
         return obj
+
+    def check_settings(self, obj):
+        """Check the settings of a decoded object by its class's rules.
+
+        The rules are the class's ``_parameter_constraints`` (those its
+        ``_validate_params`` applies), checked as constructor arguments are.
+
+        Parameters
+        ----------
+        obj : Stored
+            The object, built from its stored settings.
+
+        Raises
+        ------
+        ValueError
+            Naming the setting and the class.
+        """
+        rules = getattr(type(obj), "_parameter_constraints", None) or {}
+        for name, rule in rules.items():
+            try:
+                rule(getattr(obj, name), name, obj)
+            except (TypeError, ValueError, AttributeError, LookupError, OverflowError) as exc:
+                where = "" if str(exc).startswith(name) else f" {name}"
+                raise ValueError(f"invalid setting{where} of {type(obj).__name__}: {exc}") \
+                    from None
 
     def settings(self, cls, params):
         """Decoded constructor arguments of ``cls``; unknown names are refused.

@@ -25,7 +25,7 @@ A model file is a ZIP archive, the container of NumPy's ``.npz`` (so
 
 ``<key>.npy``
     Every array, in NumPy's ``.npy`` format (version 1.0 or 2.0) with its
-    exact dtype (bool, integer, float, complex, bytes or text), shape and
+    exact dtype (bool, integer, float, bytes or text), shape and
     memory order; never pickled. Keys are dotted paths,
     e.g. ``fitted.transmat_`` or ``emission.blocks.1.lambdas_``.
 
