@@ -8,6 +8,14 @@
 - :mod:`~hmm_core.io._alphabet`: DNA, RNA, protein and custom alphabets.
 """
 
-from hmm_core.io.modelfile import FORMAT_VERSION, load, load_model, read_metadata, save_model
+from hmm_core.io.modelfile import (
+    FORMAT_VERSION,
+    load,
+    load_model,
+    read_metadata,
+    read_user_metadata,
+    save_model,
+)
 
-__all__ = ["FORMAT_VERSION", "load", "load_model", "read_metadata", "save_model"]
+__all__ = ["FORMAT_VERSION", "load", "load_model", "read_metadata", "read_user_metadata",
+           "save_model"]

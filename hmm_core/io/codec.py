@@ -102,8 +102,9 @@ class Stored:
     @classmethod
     def _from_file(cls, reader, body):
         """A new instance from its encoding."""
-        params = {name: reader.value(value) for name, value in body["params"].items()}
+        params = reader.settings(cls, body.get("params"))
         obj = cls(**params)
+        reader.check_settings(obj)  # before any state is restored from the file
         obj._restore_file_state(reader, body)
         return obj
 
@@ -177,6 +178,10 @@ class Writer:
             arr = np.asarray(value)
             if arr.dtype.hasobject:
                 raise ValueError(f"cannot save {key}: object arrays need pickle")
+            if arr.dtype.kind not in "biufSU" or arr.dtype.fields is not None \
+                    or arr.dtype.itemsize == 0:
+                raise ValueError(f"cannot save {key}: arrays of dtype {arr.dtype} are not "
+                                 "supported in model files")
             self.arrays[key] = arr
             return {"$scalar" if isinstance(value, np.generic) else "$array": key}
         if isinstance(value, (list, tuple)):
@@ -252,6 +257,10 @@ class Reader:
     def decode(self, body, kind="model"):
         """A new object of a registered class from its encoding.
 
+        Its settings are then checked against the class's rules (its
+        ``_parameter_constraints``, when it has them), as its constructor
+        arguments would be.
+
         Parameters
         ----------
         body : dict
@@ -262,10 +271,61 @@ class Reader:
         -------
         Stored
         """
-        cls = registered(kind, body["class"])
+        name = body.get("class") if isinstance(body, dict) else None
+        if not isinstance(name, str):
+            raise ValueError(f"a {kind} encoding must be an object naming its class")
+        cls = registered(kind, name)
         if cls is None:
-            raise ValueError(f"unknown {kind} class {body['class']!r}")
-        return cls._from_file(self, body)
+            raise ValueError(f"unknown {kind} class {name!r}")
+        obj = cls._from_file(self, body)
+        self.check_settings(obj)
+        return obj
+
+    def check_settings(self, obj):
+        """Check the settings of a decoded object by its class's rules.
+
+        The rules are the class's ``_parameter_constraints`` (those its
+        ``_validate_params`` applies), checked as constructor arguments are.
+
+        Parameters
+        ----------
+        obj : Stored
+            The object, built from its stored settings.
+
+        Raises
+        ------
+        ValueError
+            Naming the setting and the class.
+        """
+        rules = getattr(type(obj), "_parameter_constraints", None) or {}
+        for name, rule in rules.items():
+            try:
+                rule(getattr(obj, name), name, obj)
+            except (TypeError, ValueError, AttributeError, LookupError, OverflowError) as exc:
+                where = "" if str(exc).startswith(name) else f" {name}"
+                raise ValueError(f"invalid setting{where} of {type(obj).__name__}: {exc}") \
+                    from None
+
+    def settings(self, cls, params):
+        """Decoded constructor arguments of ``cls``; unknown names are refused.
+
+        Parameters
+        ----------
+        cls : type
+            The class the arguments are for.
+        params : dict
+            Encoded arguments by name.
+
+        Returns
+        -------
+        dict
+        """
+        if not isinstance(params, dict):
+            raise ValueError(f"the settings of {cls.__name__} must be an object")
+        unknown = set(params) - set(init_names(cls))
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)} for {cls.__name__}")
+        return {name: self.value(value) for name, value in params.items()}
 
     def value(self, value):
         """Inverse of :meth:`Writer.value`.
@@ -297,22 +357,38 @@ class Reader:
                 raise ValueError(f"scalar {body!r} has shape {arr.shape}")
             return arr[()]
         if tag == "$tuple":
-            return tuple(self.value(v) for v in body)
+            return tuple(self.value(v) for v in _expect(body, list, tag))
         if tag == "$slice":
-            return slice(*self.value(body))
+            bounds = self.value(_expect(body, list, tag))
+            if len(bounds) != 3 or not all(b is None or isinstance(b, int) for b in bounds):
+                raise ValueError(f"bad slice {body!r}")
+            return slice(*bounds)
         if tag == "$dict":
-            return {k: self.value(v) for k, v in body.items()}
+            return {k: self.value(v) for k, v in _expect(body, dict, tag).items()}
         if tag == "$random_state":
             state = np.random.RandomState()
-            state.set_state(self.value(body))
+            try:
+                state.set_state(self.value(body))
+            except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+                raise ValueError(f"bad random state ({exc})") from None
             return state
         if tag == "$generator":
-            name = body["bit_generator"]
-            if name not in _BIT_GENERATORS:
+            name = _expect(body, dict, tag).get("bit_generator")
+            if not isinstance(name, str) or name not in _BIT_GENERATORS:
                 raise ValueError(f"unknown bit generator {name!r}")
             bitgen = getattr(np.random, name)()
-            bitgen.state = self.value(body["state"])
+            try:
+                bitgen.state = self.value(body.get("state"))
+            except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+                raise ValueError(f"bad {name} state ({exc})") from None
             return np.random.Generator(bitgen)
         if tag[1:] in _REGISTRY:
             return self.decode(body, tag[1:])
         raise ValueError(f"unknown tag {tag!r}")
+
+
+def _expect(body, kind, tag):
+    """``body`` of a ``tag``ged value, which must be a ``kind`` (list or dict)."""
+    if not isinstance(body, kind):
+        raise ValueError(f"{tag} holds {type(body).__name__}, expected {kind.__name__}")
+    return body

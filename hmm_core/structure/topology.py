@@ -284,6 +284,10 @@ def check_emission_ties(ties, n_components, name="emission_ties"):
     arr = _int_array(ties, name, (n_components,))
     if arr.min() < 0:
         raise ValueError(f"{name} must hold emission classes >= 0, found {arr.min()}")
+    if arr.max() >= n_components:
+        # Checked before the classes are enumerated: there are at most n_components.
+        raise ValueError(f"{name} must hold emission classes below n_components="
+                         f"{n_components} (each class needs a state), found {arr.max()}")
     unused = np.setdiff1d(np.arange(arr.max() + 1), arr)
     if unused.size:
         raise ValueError(f"{name} must use every class 0..{arr.max()}; class {unused[0]} "
