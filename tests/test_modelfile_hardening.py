@@ -555,3 +555,18 @@ def test_the_archive_limits_are_those_documented():
     assert _archive.MAX_METADATA_BYTES == 16 << 20 and _archive.MAX_DEPTH == 100
     assert "16 MiB" in hmm_core.io.modelfile.__doc__
     assert "100 levels" in hmm_core.io.modelfile.__doc__
+
+
+def test_saved_file_mode_follows_the_umask_and_devices_are_refused(tmp_path):
+    model = hmm_core.CategoricalHMM(2, random_state=0).fit(np.array([[0], [1], [1], [0]]))
+    old = os.umask(0o027)
+    try:
+        model.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "m.npz").st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["m.npz"]
+    if os.path.exists("/dev/null"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            model.save("/dev/null")
+        assert not os.path.isfile("/dev/null")

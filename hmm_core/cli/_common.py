@@ -27,14 +27,13 @@ def is_hmm(model):
 
 
 def load_model(path, need_hmm=False):
-    from hmm_core.io.modelfile import load_model, read_metadata
+    from hmm_core.io.modelfile import load_model, read_user_metadata
 
     model = load_model(path)
     if need_hmm and not is_hmm(model):
         raise ValueError(f"{path} holds a {type(model).__name__}, which has no hidden "
                          "states; this command needs a hidden Markov model")
-    user = read_metadata(path).get("user")
-    return model, user if isinstance(user, dict) else {}
+    return model, read_user_metadata(path)
 
 
 def get_alphabet(args, meta, model=None):

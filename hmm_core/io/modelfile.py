@@ -81,7 +81,7 @@ from __future__ import annotations
 import io as _stdio
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
@@ -98,6 +98,20 @@ __all__ = ["FORMAT_VERSION", "load", "load_model", "read_metadata", "read_user_m
 FORMAT_VERSION = 1
 _FORMAT = "hmm_core-model"
 _META = "metadata.json"
+
+
+def _create_beside(directory):
+    """A new temporary file in ``directory``, created with the mode the umask gives.
+
+    (``tempfile.mkstemp`` would make it private, 0600, and so the model file.)
+    """
+    for _ in range(100):
+        tmp = os.path.join(directory, f".hmm_core-{secrets.token_hex(8)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(17, "no free temporary name", directory)
 
 
 def save_model(model, path, metadata=None):
@@ -145,7 +159,11 @@ def save_model(model, path, metadata=None):
         raise FileNotFoundError(2, "No such directory", path)
     if os.path.isdir(path):
         raise IsADirectoryError(21, "Is a directory", path)
-    fd, tmp = tempfile.mkstemp(prefix=".hmm_core-", suffix=".tmp", dir=directory)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # Renaming over a device or a pipe would replace it with a regular file.
+        raise ValueError(f"cannot write a model file to {os.fspath(path)!r}: it is not a "
+                         "regular file")
+    fd, tmp = _create_beside(directory)
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(
                 handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
