@@ -174,7 +174,8 @@ static void hmm_lockstep_backward(
     double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
     double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
     double *restrict work,                  /* hmm_lockstep_work_size(g, n) */
-    hmm_dgemm_t dgemm)
+    hmm_dgemm_t dgemm,                      /* for the products */
+    int xi_gemm)                            /* and, when true, for the xi sums */
 {
     const ptrdiff_t w = hmm_stride(n);
     double *v = work, *beta = v + g * n, *p = beta + g * n;
@@ -239,7 +240,7 @@ static void hmm_lockstep_backward(
                 hmm_rescale(br, s, n);
         }
         if (accumulate)   /* xi_sums[i, j] += sum_r p[r, i] v[r, j] */
-            hmm_xi_flush(p, v, k, xi_sums, n, n, dgemm);
+            hmm_xi_flush(p, v, k, xi_sums, n, n, xi_gemm ? dgemm : NULL);
         double *swap = v;
         v = beta;
         beta = swap;

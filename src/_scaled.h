@@ -33,7 +33,6 @@
 #define HMM_SCALED_MIN_TRANSITION 1e-100
 #define HMM_BLOCK 64                            /* frames per exp block */
 #define HMM_RESCALE_BELOW 8.636168555094445e-78 /* 2^-256 */
-#define HMM_GEMM_MIN_STATES 24                  /* BLAS dgemm for the xi sums from here */
 #define HMM_MAX_PADDED 16
 
 typedef void (*hmm_dgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
@@ -475,14 +474,15 @@ static double hmm_scaled_forward(
 #undef HMM_FORWARD_W
 }
 
-/* xi_sums[i, j] += sum_k p[k, i] * v[k, j] over nb rows of stride w. */
+/* xi_sums[i, j] += sum_k p[k, i] * v[k, j] over nb rows of stride w; with
+ * dgemm (not NULL) when the rows are unpadded (w > HMM_MAX_PADDED). */
 static inline __attribute__((always_inline)) void
 hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
              double *restrict xi_sums, ptrdiff_t n, const ptrdiff_t w, hmm_dgemm_t dgemm)
 {
     if (nb == 0)
         return;
-    if (w > HMM_MAX_PADDED && dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+    if (w > HMM_MAX_PADDED && dgemm != NULL) {
         /* column-major: xi_sums^T += V^T P, i.e. C(n x n) += A(n x nb) B(n x nb)^T */
         char no = 'N', tr = 'T';
         int m = (int)n, kk = (int)nb;
@@ -624,7 +624,7 @@ static double hmm_scaled_posteriors(
     double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
     double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
     double *restrict work,                  /* hmm_scaled_work_size(n) */
-    hmm_dgemm_t dgemm)                      /* or NULL */
+    hmm_dgemm_t dgemm)                      /* for the xi sums, or NULL: loops */
 {
 #define HMM_POSTERIORS_W(W) hmm_posteriors_impl(frames, n_frames, n, W, log_startprob, \
         transmat, transmat_t, log_endprob, post, start_counts, xi_sums, end_counts, work, dgemm)

@@ -2,17 +2,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 MIN_TRANSITION: float
-GEMM_MIN_STATES: int
-SPLIT_MIN_FRAMES: int
-SPLIT_MAX_BYTES: int
 
-LOCKSTEP_MIN_STATES: int
-LOCKSTEP_MIN_SEQUENCES: int
-LOCKSTEP_GROUP: int | None
-
-def uses_split(offsets: NDArray[np.int64], n_components: int, n_threads: int = ...) -> bool: ...
-def uses_lockstep(offsets: NDArray[np.int64], n_components: int) -> bool: ...
-
+def split_scratch_bytes(n_frames: int, n_components: int) -> int: ...
 def loglik(
     log_frameprob: NDArray[np.float64],
     offsets: NDArray[np.int64],
@@ -22,7 +13,8 @@ def loglik(
     out: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
-    lockstep: bool | None = ...,
+    path: str = ...,
+    groups: tuple | None = ...,
 ) -> None: ...
 def posteriors(
     log_frameprob: NDArray[np.float64],
@@ -34,7 +26,9 @@ def posteriors(
     out_loglik: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
-    lockstep: bool | None = ...,
+    path: str = ...,
+    groups: tuple | None = ...,
+    gemm: bool = ...,
 ) -> None: ...
 def estep(
     log_frameprob: NDArray[np.float64],
@@ -50,7 +44,9 @@ def estep(
     end_counts: NDArray[np.float64],
     n_threads: int,
     index: NDArray[np.int64] | None = ...,
-    lockstep: bool | None = ...,
+    path: str = ...,
+    groups: tuple | None = ...,
+    gemm: bool = ...,
 ) -> None: ...
 def group_sum(
     posteriors: NDArray[np.float64],

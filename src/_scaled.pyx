@@ -10,7 +10,8 @@ Sequences are concatenated along the first axis; ``offsets[s]:offsets[s + 1]``
 are the frames of sequence ``s``; work is parallel over sequences. Batches of
 larger models advance groups of sequences in lockstep instead, one matrix
 product per step (``_lockstep.h``); a lone long sequence runs its forward and
-backward passes on two threads at once (``_split.h``).
+backward passes on two threads at once (``_split.h``). The caller chooses the
+path (``hmm_core.kernels.backend``) and passes it in.
 """
 
 import threading
@@ -33,7 +34,6 @@ cdef extern from "_scaled.h" nogil:
         const double* table_b
         const double* table_shift
     double HMM_SCALED_MIN_TRANSITION
-    int HMM_GEMM_MIN_STATES
     Py_ssize_t hmm_scaled_work_size(Py_ssize_t n)
     Py_ssize_t hmm_stride(Py_ssize_t n)
     void hmm_table_exp(const double* table, Py_ssize_t n_rows, Py_ssize_t n, double* table_b,
@@ -75,58 +75,17 @@ cdef extern from "_lockstep.h" nogil:
                                const double* transmat, const double* transmat_t,
                                const double* log_endprob, const double* loglik,
                                double* post, double* start_counts, double* xi_sums,
-                               double* end_counts, double* work, hmm_dgemm_t dgemm)
+                               double* end_counts, double* work, hmm_dgemm_t dgemm,
+                               int xi_gemm)
 
 MIN_TRANSITION = HMM_SCALED_MIN_TRANSITION
-GEMM_MIN_STATES = HMM_GEMM_MIN_STATES
-# With two threads or more, a lone sequence of at least this many frames gets
-# its forward and backward passes on two threads at once (see _split.h): for
-# the likelihood each covers half of the frames, for the posteriors all of them;
-# unless the backward rows would take more than SPLIT_MAX_BYTES. (On one thread
-# the one-pass kernel is faster; the two agree to rounding, and the posteriors
-# of up to 16 states bit for bit.)
-SPLIT_MIN_FRAMES = 2048
-SPLIT_MAX_BYTES = 1 << 28
+_PATHS = ("sequences", "split", "lockstep")
 
 
-def uses_split(offsets, n_components, n_threads=2):
-    """Whether the posteriors of this batch take the two-thread path (one long sequence)."""
-    if offsets.shape[0] != 2 or n_threads < 2:
-        return False
-    n_frames = int(offsets[1] - offsets[0])
-    w = hmm_stride(n_components)
-    return SPLIT_MIN_FRAMES <= n_frames and 8 * n_frames * w * (1 + (w <= 16)) <= SPLIT_MAX_BYTES
-
-
-# Batches of at least LOCKSTEP_MIN_SEQUENCES sequences of at least
-# LOCKSTEP_MIN_STATES states advance in groups, one dgemm per step (see
-# _lockstep.h). Groups hold about N sequences (between 32 and 128: larger
-# products run faster, measured here, up to where two threads lose their
-# share), and there are at least two when the batch has 64 sequences or more.
-# The groups depend only on the lengths and N, never on the thread count.
-LOCKSTEP_MIN_STATES = 24
-LOCKSTEP_MIN_SEQUENCES = 8
-LOCKSTEP_GROUP = None   # rows per group; None: as above
-
-
-def uses_lockstep(offsets, n_components):
-    """Whether this batch takes the lockstep (matrix-matrix) path."""
-    return (n_components >= LOCKSTEP_MIN_STATES
-            and offsets.shape[0] - 1 >= LOCKSTEP_MIN_SEQUENCES)
-
-
-def _groups(offsets, n_components):
-    """Sequences sorted by decreasing length (stable), and group bounds into
-    that order: (order, starts, lengths, bounds)."""
-    offsets = np.asarray(offsets)
-    lengths = np.diff(offsets)
-    order = np.argsort(-lengths, kind="stable")
-    n_seq = order.shape[0]
-    size = LOCKSTEP_GROUP or min(max(n_components, 32), 128)
-    n_groups = max(-(-n_seq // size), min(2, n_seq // 32))
-    bounds = np.arange(n_groups + 1, dtype=np.int64) * n_seq // n_groups
-    return (order, np.ascontiguousarray(offsets[:-1][order]),
-            np.ascontiguousarray(lengths[order]), bounds)
+def split_scratch_bytes(Py_ssize_t n_frames, Py_ssize_t n_components):
+    """Bytes of backward rows the two-thread path keeps for one sequence."""
+    cdef Py_ssize_t w = hmm_stride(n_components)
+    return 8 * n_frames * w * (1 + (w <= 16))
 
 
 def _padded(matrix):
@@ -303,13 +262,13 @@ def _scratch(name, shape):
 def _split_call(_Source src, const int64_t[::1] offsets, const double[::1] log_startprob,
                 double[:, ::1] transmat_p, double[:, ::1] transmat_t,
                 const double[::1] log_endprob, double[:, ::1] post, start_counts, xi_sums,
-                end_counts, int n_threads):
+                end_counts, int n_threads, bint gemm):
     """The one-sequence, two-thread path of posteriors and estep; returns the
     log-likelihood and adds the statistics (when given) to chunk 0."""
     cdef Py_ssize_t n = src.n, n_frames = offsets[1] - offsets[0]
     cdef Py_ssize_t w = hmm_stride(n)
     cdef double[:, ::1] v_rows = _scratch("v_rows", (n_frames, w))
-    # above 16 states the combining step recomputes beta with dgemm (see _split.h)
+    # above 16 states the combining step recomputes beta (see _split.h)
     cdef double[:, ::1] beta_rows = _scratch("beta_rows", (n_frames if w <= 16 else 1, w))
     cdef double[:, ::1] work = np.empty((2, hmm_scaled_work_size(n)))
     cdef double[:, ::1] start_parts = np.zeros((2, n))
@@ -323,7 +282,8 @@ def _split_call(_Source src, const int64_t[::1] offsets, const double[::1] log_s
                                    &xi_parts[0, 0, 0] if accumulate else NULL,
                                    &v_rows[0, 0], &beta_rows[0, 0] if w <= 16 else NULL,
                                    &work[0, 0], &work[1, 0],
-                                   min(max(n_threads, 1), 2), <hmm_dgemm_t> dgemm)
+                                   min(max(n_threads, 1), 2),
+                                   <hmm_dgemm_t> dgemm if gemm else NULL)
     if loglik == -np.inf:
         np.asarray(post)[...] = 0.0
         return loglik
@@ -334,15 +294,15 @@ def _split_call(_Source src, const int64_t[::1] offsets, const double[::1] log_s
     return loglik
 
 
-def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
+def _lockstep_call(_Source src, groups, const double[::1] log_startprob,
                    const double[:, ::1] transmat, const double[::1] log_endprob,
                    double[::1] out_loglik, post, start_counts, xi_sums, end_counts,
-                   int n_threads):
+                   int n_threads, bint gemm):
     """The lockstep path of loglik, posteriors (post given) and estep (the
     sums given too: group part p adds to row p of the caller's chunk sums)."""
     cdef Py_ssize_t n = src.n
     cdef double[:, ::1] transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
-    order, starts_a, lengths_a, bounds_a = _groups(offsets, n)
+    order, starts_a, lengths_a, bounds_a = groups
     cdef const int64_t[::1] starts = starts_a
     cdef const int64_t[::1] lengths = lengths_a
     cdef const int64_t[::1] bounds = bounds_a
@@ -384,12 +344,33 @@ def _lockstep_call(_Source src, offsets, const double[::1] log_startprob,
                         start_p + part * n if start_p != NULL else NULL,
                         xi_p + part * n * n if xi_p != NULL else NULL,
                         end_p + part * n if end_p != NULL else NULL,
-                        &work[tid, 0], <hmm_dgemm_t> dgemm)
+                        &work[tid, 0], <hmm_dgemm_t> dgemm, gemm)
     np.asarray(out_loglik)[order] = loglik
 
 
-def _lockstep_wanted(lockstep, offsets, n):
-    return uses_lockstep(offsets, n) if lockstep is None else bool(lockstep)
+def _check_path(path, offsets, groups):
+    """The path the caller chose must fit the batch; lockstep groups must be
+    what ``backend.lockstep_groups`` makes (the kernels index through them)."""
+    if path not in _PATHS:
+        raise ValueError(f"path must be one of {_PATHS}, got {path!r}")
+    offsets = np.asarray(offsets)
+    if path == "split" and offsets.shape[0] != 2:
+        raise ValueError("the split path takes one sequence")
+    if path != "lockstep":
+        return
+    if groups is None or len(groups) != 4:
+        raise ValueError("the lockstep path needs groups (order, starts, lengths, bounds)")
+    order, starts, lengths, bounds = (np.asarray(g) for g in groups)
+    n_seq = offsets.shape[0] - 1
+    lengths_all = np.diff(offsets)
+    if (order.shape != (n_seq,) or not np.array_equal(np.sort(order), np.arange(n_seq))
+            or not np.array_equal(starts, offsets[:-1][order])
+            or not np.array_equal(lengths, lengths_all[order])
+            or np.any(np.diff(lengths) > 0)):
+        raise ValueError("groups must order the sequences by decreasing length")
+    if (bounds.ndim != 1 or bounds.shape[0] < 2 or bounds[0] != 0 or bounds[-1] != n_seq
+            or np.any(np.diff(bounds) <= 0)):
+        raise ValueError("group bounds must increase strictly from 0 to the number of sequences")
 
 
 def loglik(
@@ -401,7 +382,8 @@ def loglik(
     double[::1] out,                      # OUT (n_seq,)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
-    lockstep=None,                        # True/False forces the lockstep path on or off
+    str path="sequences",                 # IN "sequences", "split" or "lockstep"
+    groups=None,                          # IN lockstep groups (backend.lockstep_groups)
 ):
     """Per-sequence log-likelihoods; O(N) memory per sequence (per group of
     sequences on the lockstep path)."""
@@ -413,17 +395,21 @@ def loglik(
     src, transmat_p, transmat_t, work = _setup(log_frameprob, index, offsets, log_startprob,
                                                transmat, log_endprob, n_threads)
     check_length(out.shape[0], n_seq, "out")
+    _check_path(path, offsets, groups)
     cdef double[:, ::1] vectors
-    if uses_split(offsets, src.n, n_threads):
+    if path == "split":
         vectors = np.empty((2, hmm_stride(src.n)))
+        if n_threads < 2:
+            work = np.empty((2, work.shape[1]))
         with nogil:
             out[0] = _loglik_split(src, offsets[1], &log_startprob[0], &transmat_p[0, 0],
                                    &transmat_t[0, 0], &log_endprob[0], &vectors[0, 0],
-                                   &vectors[1, 0], &work[0, 0], &work[1, 0], 2)
+                                   &vectors[1, 0], &work[0, 0], &work[1, 0],
+                                   min(n_threads, 2))
         return
-    if _lockstep_wanted(lockstep, offsets, src.n):
-        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out, None, None,
-                       None, None, n_threads)
+    if path == "lockstep":
+        _lockstep_call(src, groups, log_startprob, transmat, log_endprob, out, None, None,
+                       None, None, n_threads, False)
         return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
@@ -442,7 +428,9 @@ def posteriors(
     double[::1] out_loglik,               # OUT (n_seq,)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
-    lockstep=None,                        # True/False forces the lockstep path on or off
+    str path="sequences",                 # IN "sequences", "split" or "lockstep"
+    groups=None,                          # IN lockstep groups (backend.lockstep_groups)
+    bint gemm=False,                      # IN the split path recomputes beta with dgemm
 ):
     """State posteriors for every frame, and per-sequence log-likelihoods."""
     cdef _Source src
@@ -455,13 +443,15 @@ def posteriors(
     check_length(out_loglik.shape[0], n_seq, "out_loglik")
     if out_posteriors.shape[0] != src.n_frames or out_posteriors.shape[1] != src.n:
         raise ValueError(f"out_posteriors must have shape {(src.n_frames, src.n)}")
-    if uses_split(offsets, src.n, n_threads):
+    _check_path(path, offsets, groups)
+    if path == "split":
         out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
-                                    log_endprob, out_posteriors, None, None, None, n_threads)
+                                    log_endprob, out_posteriors, None, None, None, n_threads,
+                                    gemm)
         return
-    if _lockstep_wanted(lockstep, offsets, src.n):
-        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out_loglik,
-                       out_posteriors, None, None, None, n_threads)
+    if path == "lockstep":
+        _lockstep_call(src, groups, log_startprob, transmat, log_endprob, out_loglik,
+                       out_posteriors, None, None, None, n_threads, gemm)
         return
     with nogil:
         for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
@@ -485,7 +475,9 @@ def estep(
     double[:, ::1] end_counts,            # OUT (n_chunks, N)
     int n_threads,
     const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
-    lockstep=None,                        # True/False forces the lockstep path on or off
+    str path="sequences",                 # IN "sequences", "split" or "lockstep"
+    groups=None,                          # IN lockstep groups (backend.lockstep_groups)
+    bint gemm=False,                      # IN sum xi (and recompute beta) with dgemm
 ):
     """Posteriors plus expected counts, one set of sums per chunk of sequences.
 
@@ -498,6 +490,7 @@ def estep(
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
     cdef Py_ssize_t c, s, tid
     cdef double[:, ::1] work, transmat_p, transmat_t
+    cdef hmm_dgemm_t xi_gemm = <hmm_dgemm_t> dgemm if gemm else NULL
     n_threads = max(1, n_threads)
     src, transmat_p, transmat_t, work = _setup(log_frameprob, index, offsets, log_startprob,
                                                transmat, log_endprob, n_threads)
@@ -516,18 +509,19 @@ def estep(
         raise ValueError(f"end_counts must have shape {(n_chunks, n)}")
     if (xi_sums.shape[0], xi_sums.shape[1], xi_sums.shape[2]) != (n_chunks, n, n):
         raise ValueError(f"xi_sums must have shape {(n_chunks, n, n)}")
+    _check_path(path, offsets, groups)
     start_counts[:, :] = 0.0
     xi_sums[:, :, :] = 0.0
     end_counts[:, :] = 0.0
-    if uses_split(offsets, n, n_threads):
+    if path == "split":
         out_loglik[0] = _split_call(src, offsets, log_startprob, transmat_p, transmat_t,
                                     log_endprob, out_posteriors, start_counts, xi_sums,
-                                    end_counts, n_threads)
+                                    end_counts, n_threads, gemm)
         return
-    if _lockstep_wanted(lockstep, offsets, n):
+    if path == "lockstep":
         # sums per group part, not per chunk (same count or fewer; rows beyond stay zero)
-        _lockstep_call(src, offsets, log_startprob, transmat, log_endprob, out_loglik,
-                       out_posteriors, start_counts, xi_sums, end_counts, n_threads)
+        _lockstep_call(src, groups, log_startprob, transmat, log_endprob, out_loglik,
+                       out_posteriors, start_counts, xi_sums, end_counts, n_threads, gemm)
         return
     with nogil:
         for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
@@ -538,7 +532,7 @@ def estep(
                     &log_startprob[0], &transmat_p[0, 0], &transmat_t[0, 0],
                     &log_endprob[0], &out_posteriors[offsets[s], 0],
                     &start_counts[c, 0], &xi_sums[c, 0, 0], &end_counts[c, 0],
-                    &work[tid, 0], <hmm_dgemm_t> dgemm)
+                    &work[tid, 0], xi_gemm)
 
 
 def group_sum(

@@ -109,7 +109,7 @@ hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t
         /* v_{t+1} for t = hi, hi - 1, ...: consecutive rows from index T-2-hi */
         const double *v_block = v_rows + (n_frames - 2 - hi) * w;
         if (beta_rows == NULL) {   /* beta_t = A v_{t+1} for the block */
-            if (dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+            if (dgemm != NULL) {
                 /* column-major: beta(w x nb) = A(w x w) V(w x nb); row-major A is A^T */
                 char tr = 'T', no = 'N';
                 int mm = (int)w, kk = (int)nb;
@@ -153,7 +153,7 @@ static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t
                         double *restrict start_counts,     /* OUT (N,) accumulated */
                         double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
                         double *restrict work,             /* hmm_scaled_work_size(n) */
-                        hmm_dgemm_t dgemm)                 /* or NULL */
+                        hmm_dgemm_t dgemm)                 /* for beta and the xi sums, or NULL */
 {
     switch (hmm_stride(n)) {
     case 4: HMM_COMBINE_W(4); return;

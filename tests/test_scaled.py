@@ -11,7 +11,7 @@ becomes the only explanation of the data, and a 10^6-step sequence.
 import numpy as np
 import pytest
 
-from hmm_core.kernels import _scaled
+from hmm_core.kernels import _scaled, backend
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.testing import reference
@@ -264,7 +264,7 @@ def test_lone_long_sequence_on_two_threads(n, length):
     rng = np.random.default_rng(n + length)
     startprob, transmat, endprob = _model(rng, n, end=True, zero_start=True)
     offsets = _offsets([length])
-    assert _scaled.uses_split(offsets, n, 2) and not _scaled.uses_split(offsets, n, 1)
+    assert backend.uses_split(offsets, n, 2) and not backend.uses_split(offsets, n, 1)
     frames = _hard_frames(rng, [length], n)
     scaled, _ = _both(startprob, transmat, endprob)
     log_start, trans, log_end = _ref_args(scaled)
