@@ -547,10 +547,10 @@ def compiled_dgemv_loop():
     left in ``x``.
     """
     try:
-        from hmm_core.kernels import _forward
+        from hmm_core.kernels import _yardstick
     except ImportError:  # pragma: no cover
         return None
-    return getattr(_forward, "_dgemv_loop", None)
+    return getattr(_yardstick, "dgemv_loop", None)
 
 
 def _one_blas_thread():

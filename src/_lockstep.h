@@ -30,17 +30,6 @@ static inline ptrdiff_t hmm_lockstep_work_size(ptrdiff_t g, ptrdiff_t n)
     return 3 * g * n + 4 * g + hmm_stride(n);
 }
 
-/* The frames of the sequence starting at frame `start` of the batch. */
-static inline hmm_frames hmm_frames_from(const hmm_frames *base, ptrdiff_t start, ptrdiff_t n)
-{
-    hmm_frames f = *base;
-    if (f.index != NULL)
-        f.index += start;
-    else
-        f.log_frameprob += start * n;
-    return f;
-}
-
 /* rows active at step u of a group sorted by decreasing length: lengths > u */
 static inline ptrdiff_t hmm_active(const int64_t *lengths, ptrdiff_t g, ptrdiff_t u)
 {

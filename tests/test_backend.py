@@ -7,7 +7,7 @@ that does not fit the batch (they index through what they are given).
 import numpy as np
 import pytest
 
-from hmm_core.kernels import _scaled, backend
+from hmm_core.kernels import _forward, backend
 
 
 def _offsets(lengths):
@@ -70,17 +70,17 @@ def _args(lengths, n=3):
 def test_kernels_refuse_a_path_that_does_not_fit():
     args = _args([5, 6])
     with pytest.raises(ValueError, match="path must be one of"):
-        _scaled.loglik(*args, 1, None, "fastest")
+        _forward.scaled_loglik(*args, 1, None, "fastest")
     with pytest.raises(ValueError, match="split path takes one sequence"):
-        _scaled.loglik(*args, 2, None, "split")
+        _forward.scaled_loglik(*args, 2, None, "split")
     with pytest.raises(ValueError, match="needs groups"):
-        _scaled.loglik(*args, 1, None, "lockstep")
+        _forward.scaled_loglik(*args, 1, None, "lockstep")
     order, starts, lengths, bounds = backend.lockstep_groups(args[1], 3)
     with pytest.raises(ValueError, match="decreasing length"):
-        _scaled.loglik(*args, 1, None, "lockstep", (order[::-1].copy(), starts[::-1].copy(),
+        _forward.scaled_loglik(*args, 1, None, "lockstep", (order[::-1].copy(), starts[::-1].copy(),
                                                      lengths[::-1].copy(), bounds))
     with pytest.raises(ValueError, match="group bounds"):
-        _scaled.loglik(*args, 1, None, "lockstep",
+        _forward.scaled_loglik(*args, 1, None, "lockstep",
                        (order, starts, lengths, np.array([0, 0, 2], dtype=np.int64)))
 
 
@@ -94,14 +94,14 @@ def test_every_path_gives_the_same_likelihood():
     results = []
     for path in ("sequences", "split"):
         out = np.empty(1)
-        _scaled.loglik(frames, one, log_start, transmat, np.zeros(n), out, 1, None, path)
+        _forward.scaled_loglik(frames, one, log_start, transmat, np.zeros(n), out, 1, None, path)
         results.append(out[0])
     batch = _offsets([1000, 1200, 800])
     out = {}
     for path in ("sequences", "lockstep"):
         out[path] = np.empty(3)
         groups = backend.lockstep_groups(batch, n) if path == "lockstep" else None
-        _scaled.loglik(frames, batch, log_start, transmat, np.zeros(n), out[path], 1, None,
+        _forward.scaled_loglik(frames, batch, log_start, transmat, np.zeros(n), out[path], 1, None,
                        path, groups)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-13)
     np.testing.assert_allclose(out["sequences"], out["lockstep"], rtol=1e-13)

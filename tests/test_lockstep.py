@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_scaled import RTOL, _hard_frames, _model, _offsets, _ref_args
 
-from hmm_core.kernels import _scaled, backend
+from hmm_core.kernels import _forward, backend
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.testing import reference
@@ -92,9 +92,9 @@ def test_table_frames_match_one_sequence_kernels(n):
         ll, ll_post, post = np.empty(n_seq), np.empty(n_seq), np.empty(frames.shape)
         path = "lockstep" if flag else "sequences"
         groups = backend.lockstep_groups(offsets, n) if flag else None
-        _scaled.loglik(table, offsets, params.log_startprob, transmat, params.log_endprob,
+        _forward.scaled_loglik(table, offsets, params.log_startprob, transmat, params.log_endprob,
                        ll, 2, frames.index, path, groups)
-        _scaled.posteriors(table, offsets, params.log_startprob, transmat,
+        _forward.scaled_posteriors(table, offsets, params.log_startprob, transmat,
                            params.log_endprob, post, ll_post, 2, frames.index, path, groups)
         np.testing.assert_allclose(ll, exact, rtol=RTOL)
         np.testing.assert_array_equal(ll, ll_post)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hmm_core.kernels import _scaled
+from hmm_core.kernels import _forward
 from hmm_core.kernels.config import effective_n_threads
 
 __all__ = [
@@ -45,7 +45,7 @@ SPARSE_MIN_STATES = 32
 # The scaled linear-domain kernels equal exact log-space arithmetic only when
 # every transition is at least this (the bound in src/_scaled.h; the kernels
 # refuse other matrices).
-SCALED_MIN_TRANSITION = _scaled.MIN_TRANSITION
+SCALED_MIN_TRANSITION = _forward.SCALED_MIN_TRANSITION
 
 # ---- threads
 
@@ -166,7 +166,7 @@ def uses_split(offsets: np.ndarray, n_components: int, n_threads: int = 2) -> bo
         return False
     n_frames = int(offsets[1] - offsets[0])
     return (SPLIT_MIN_FRAMES <= n_frames
-            and _scaled.split_scratch_bytes(n_frames, n_components) <= SPLIT_MAX_BYTES)
+            and _forward.split_scratch_bytes(n_frames, n_components) <= SPLIT_MAX_BYTES)
 
 
 def uses_lockstep(offsets: np.ndarray, n_components: int) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.kernels import _baumwelch, _forward, _scaled, _sparse, _viterbi, backend
+from hmm_core.kernels import _baumwelch, _forward, _viterbi, backend
 from hmm_core.kernels.frames import dense, split
+from hmm_core.kernels.sparse import SparseTransitions
 from hmm_core.kernels.validation import (
     check_endprob,
     check_probability_vector,
@@ -43,9 +44,10 @@ class ChainParams:
     Notes
     -----
     Dense chains whose every transition is at least 1e-100 run in the scaled
-    linear domain (``_scaled``; exact, see ``src/_scaled.h``); other dense
-    chains run in log space (``_forward``, ``_baumwelch``). ``scaled`` and
-    ``sparse`` record the choice.
+    linear domain (exact, see ``src/_scaled.h``); other dense chains run in
+    log space. ``scaled`` and ``sparse`` record the choice
+    (:func:`~hmm_core.kernels.backend.chain_domain`); the path and thread
+    count of each call come from :mod:`~hmm_core.kernels.backend` too.
     """
 
     def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix="",
@@ -65,7 +67,7 @@ class ChainParams:
 
     def _set_sparse(self, sparse):
         sparse, self.scaled = backend.chain_domain(self.transmat, sparse)
-        self.sparse = _sparse.SparseTransitions(self.transmat) if sparse else None
+        self.sparse = SparseTransitions(self.transmat) if sparse else None
 
     @classmethod
     def from_logs(cls, log_startprob, transmat, log_endprob=None, sparse=None):
@@ -99,14 +101,14 @@ class ChainParams:
             table, index = split(log_frameprob)
             plan = backend.scaled_plan(offsets, self.n_components, n_threads)
             with backend.blas_limit(self.n_components, plan.path == "lockstep"):
-                _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
-                               self.log_endprob, out, plan.n_threads, index, plan.path,
-                               plan.groups)
+                _forward.scaled_loglik(table, offsets, self.log_startprob, self.transmat,
+                                       self.log_endprob, out, plan.n_threads, index,
+                                       plan.path, plan.groups)
             return out
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
-            self.sparse.loglik(log_frameprob, offsets, self.log_startprob, self.log_endprob,
-                               out, self._threads(n_threads, offsets))
+            _forward.sparse_loglik(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                   self.log_endprob, out, self._threads(n_threads, offsets))
             return out
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
@@ -143,17 +145,17 @@ class ChainParams:
             table, index = split(log_frameprob)
             plan = backend.scaled_plan(offsets, self.n_components, n_threads)
             with backend.blas_limit(self.n_components):
-                _scaled.posteriors(table, offsets, self.log_startprob, self.transmat,
-                                   self.log_endprob, post, out, plan.n_threads, index,
-                                   plan.path, plan.groups, plan.gemm)
+                _forward.scaled_posteriors(table, offsets, self.log_startprob, self.transmat,
+                                           self.log_endprob, post, out, plan.n_threads, index,
+                                           plan.path, plan.groups, plan.gemm)
             return out, post
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
-            self.sparse.posteriors(log_frameprob, offsets, self.log_startprob,
-                                   self.log_endprob, post, out,
-                                   self._threads(n_threads, offsets))
+            _forward.sparse_posteriors(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                       self.log_endprob, post, out,
+                                       self._threads(n_threads, offsets))
             return out, post
-        _baumwelch.posteriors(
+        _forward.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
             self.log_endprob, post, out, self._threads(n_threads, offsets),
         )
@@ -165,8 +167,9 @@ class ChainParams:
         logprob = np.empty(offsets.shape[0] - 1)
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
         if self.sparse is not None:
-            self.sparse.viterbi(log_frameprob, offsets, self.log_startprob, self.log_endprob,
-                                logprob, path, self._threads(n_threads, offsets))
+            _viterbi.sparse_viterbi(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                    self.log_endprob, logprob, path,
+                                    self._threads(n_threads, offsets))
             return logprob, path
         _viterbi.viterbi(
             log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
@@ -203,9 +206,10 @@ class ChainParams:
             trans = np.empty((n_chunks, n, n))
             table, index = split(log_frameprob)
             with backend.blas_limit(n):
-                _scaled.estep(table, offsets, chunks, self.log_startprob, self.transmat,
-                              self.log_endprob, post, loglik, start, trans, end,
-                              plan.n_threads, index, plan.path, plan.groups, plan.gemm)
+                _baumwelch.scaled_estep(table, offsets, chunks, self.log_startprob,
+                                        self.transmat, self.log_endprob, post, loglik, start,
+                                        trans, end, plan.n_threads, index, plan.path,
+                                        plan.groups, plan.gemm)
             return {
                 "loglik": loglik,
                 "posteriors": post,
@@ -217,8 +221,9 @@ class ChainParams:
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
             trans = np.empty((n_chunks, self.sparse.nnz))
-            self.sparse.estep(log_frameprob, offsets, chunks, self.log_startprob,
-                              self.log_endprob, post, loglik, start, trans, end, threads)
+            _baumwelch.sparse_estep(log_frameprob, offsets, chunks, self.log_startprob,
+                                    self.sparse, self.log_endprob, post, loglik, start, trans,
+                                    end, threads)
             return {
                 "loglik": loglik,
                 "posteriors": post,
