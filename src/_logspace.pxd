@@ -23,8 +23,6 @@ cdef extern from "_simd.h" nogil:
     void hmm_vecmat(const double* x, const double* a, double* out, Py_ssize_t n)
     void hmm_outer_acc(const double* x, const double* a, const double* y, double scale,
                        double* acc, Py_ssize_t n)
-    void hmm_maxplus(const double* delta, const double* log_a, double* best, double* arg,
-                     Py_ssize_t n)
     void hmm_exp_sub(const double* x, double shift, double* out, Py_ssize_t n)
     void hmm_log(const double* x, double* out, Py_ssize_t n)
 

@@ -16,9 +16,9 @@
  * probabilities have no such bound, are computed in log space. Anything else
  * (structural zeros, vanishing transitions) goes to the log-domain kernels.
  *
- * Each sequence kernel is compiled twice (target_clones, see _simd.h) with
- * every step inlined, so there is no call per time step, and instantiated for
- * each padded width (see _scaled_steps.h).
+ * Each sequence kernel is compiled for the baseline and for AVX2 (see
+ * HMM_DISPATCH in _simd.h) with every step inlined, so there is no call per
+ * time step, and instantiated for each padded width (see _scaled_steps.h).
  */
 #ifndef HMM_CORE_SCALED_H
 #define HMM_CORE_SCALED_H
@@ -26,8 +26,8 @@
 #include "_scaled_steps.h"
 
 /* The forward pass of one sequence, for a stride w fixed at compile time. */
-static inline __attribute__((always_inline)) double
-hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w,
+HMM_INLINE double
+hmm_forward_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w,
                  const double *restrict log_startprob, const double *restrict transmat,
                  const double *restrict log_endprob, double *restrict alpha,
                  double *restrict work)
@@ -48,7 +48,7 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
     if (n_frames == 1)
         return hmm_close(cur, log_endprob, alpha, n);
     total = hmm_max(cur, n);
-    if (total == -__builtin_inf())
+    if (total == -INFINITY)
         return total;
     for (j = 0; j < n; j++)
         cur[j] = hmm_exp1(cur[j] - total);
@@ -60,7 +60,7 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
     for (t = 1; t < n_frames - 1; t += nb) {
         nb = n_frames - 1 - t < HMM_BLOCK ? n_frames - 1 - t : HMM_BLOCK;
         if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
-            return -__builtin_inf();
+            return -INFINITY;
         hmm_add_shifts(shift, nb, &total, &comp);
         exponent += hmm_steps(cur, nxt, transmat, bptr, nb,
                               alpha != NULL ? alpha + t * n : NULL, n, w);
@@ -71,7 +71,7 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
     hmm_matvec(cur, transmat, nxt, n, w);
     const double last = hmm_close_last(nxt, hmm_log_row(frames, n_frames - 1, n), log_endprob,
                                        alpha != NULL ? alpha + (n_frames - 1) * n : NULL, n);
-    if (last == -__builtin_inf())
+    if (last == -INFINITY)
         return last;
     return (total + comp) + ((double)exponent * 0.69314718055994530942 + last);
 }
@@ -87,8 +87,7 @@ hmm_forward_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, cons
 /* Log-likelihood of one sequence. When alpha is not NULL it receives the
  * scaled forward vectors of frames 0 .. T-2 (each row a positive multiple of
  * alpha_t) and, in row T-1, the last frame's posteriors. */
-HMM_MULTIVERSION
-static double hmm_scaled_forward(
+HMM_INLINE double hmm_scaled_forward_impl(
     const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
@@ -97,15 +96,22 @@ static double hmm_scaled_forward(
     double *restrict alpha,                 /* OUT (T, N) or NULL */
     double *restrict work)                  /* hmm_scaled_work_size(n) */
 {
-#define HMM_FORWARD_W(W) hmm_forward_impl(frames, n_frames, n, W, log_startprob, transmat, \
+#define HMM_FORWARD_W(W) hmm_forward_w(frames, n_frames, n, W, log_startprob, transmat, \
                                           log_endprob, alpha, work)
     HMM_BY_STRIDE(n, HMM_FORWARD_W)
 #undef HMM_FORWARD_W
 }
 
+HMM_DISPATCH(double, hmm_scaled_forward,
+             (const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+              const double *restrict log_startprob, const double *restrict transmat,
+              const double *restrict log_endprob, double *restrict alpha,
+              double *restrict work),
+             (frames, n_frames, n, log_startprob, transmat, log_endprob, alpha, work))
+
 /* xi_sums[i, j] += sum_k p[k, i] * v[k, j] over nb rows of stride w; with
  * dgemm (not NULL) when the rows are unpadded (w > HMM_MAX_PADDED). */
-static inline __attribute__((always_inline)) void
+HMM_INLINE void
 hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
              double *restrict xi_sums, ptrdiff_t n, const ptrdiff_t w, hmm_dgemm_t dgemm)
 {
@@ -146,8 +152,8 @@ hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
     }
 }
 
-static inline __attribute__((always_inline)) double
-hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+HMM_INLINE double
+hmm_posteriors_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
                     const ptrdiff_t w, const double *restrict log_startprob,
                     const double *restrict transmat, const double *restrict transmat_t,
                     const double *restrict log_endprob, double *restrict post,
@@ -167,9 +173,9 @@ hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
 
     /* The forward pass uses b, shift and the first 2w doubles after shift
      * (p_rows): nothing it leaves there is needed afterwards. */
-    const double loglik = hmm_forward_impl(frames, n_frames, n, w, log_startprob, transmat,
+    const double loglik = hmm_forward_w(frames, n_frames, n, w, log_startprob, transmat,
                                            log_endprob, post, work);
-    if (loglik == -__builtin_inf()) {
+    if (loglik == -INFINITY) {
         memset(post, 0, n_frames * n * sizeof(double));
         return loglik;
     }
@@ -240,8 +246,7 @@ hmm_posteriors_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
  * Every frame is normalised on its own, so precision does not decay with
  * length. Returns the log-likelihood; an impossible sequence gets -inf and
  * zero posteriors and adds nothing. */
-HMM_MULTIVERSION
-static double hmm_scaled_posteriors(
+HMM_INLINE double hmm_scaled_posteriors_impl(
     const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
@@ -255,10 +260,20 @@ static double hmm_scaled_posteriors(
     double *restrict work,                  /* hmm_scaled_work_size(n) */
     hmm_dgemm_t dgemm)                      /* for the xi sums, or NULL: loops */
 {
-#define HMM_POSTERIORS_W(W) hmm_posteriors_impl(frames, n_frames, n, W, log_startprob, \
+#define HMM_POSTERIORS_W(W) hmm_posteriors_w(frames, n_frames, n, W, log_startprob, \
         transmat, transmat_t, log_endprob, post, start_counts, xi_sums, end_counts, work, dgemm)
     HMM_BY_STRIDE(n, HMM_POSTERIORS_W)
 #undef HMM_POSTERIORS_W
 }
+
+HMM_DISPATCH(double, hmm_scaled_posteriors,
+             (const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+              const double *restrict log_startprob, const double *restrict transmat,
+              const double *restrict transmat_t, const double *restrict log_endprob,
+              double *restrict post, double *restrict start_counts,
+              double *restrict xi_sums, double *restrict end_counts,
+              double *restrict work, hmm_dgemm_t dgemm),
+             (frames, n_frames, n, log_startprob, transmat, transmat_t, log_endprob, post,
+              start_counts, xi_sums, end_counts, work, dgemm))
 
 #endif

@@ -25,8 +25,7 @@ cdef extern from "_viterbi_kernels.h" nogil:
     double hmm_viterbi_sequence(
         const double* log_frameprob, Py_ssize_t n_frames, const double* log_startprob,
         const double* log_a, const double* log_endprob, void* bp, int bp_size,
-        double* work, int64_t* path, Py_ssize_t n, int use_avx2)
-    int hmm_viterbi_use_avx2()
+        double* work, int64_t* path, Py_ssize_t n, int simd)
 
 ctypedef fused backpointer_t:
     uint8_t
@@ -50,7 +49,6 @@ def _viterbi_batch(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
     cdef int bp_size = sizeof(backpointer_t)
-    cdef int use_avx2 = simd and hmm_viterbi_use_avx2()
     # Rows a whole number of cache lines apart: no false sharing between threads.
     cdef double[:, ::1] work = np.empty((n_threads, (hmm_viterbi_work_size(n) + 15) // 8 * 8))
     with nogil:
@@ -58,14 +56,14 @@ def _viterbi_batch(
             logprob[0] = hmm_viterbi_sequence(
                 &log_frameprob[0, 0], offsets[1], &log_startprob[0], &log_a_packed[0, 0],
                 &log_endprob[0], &backpointers[0, 0], bp_size, &work[0, 0], &path[0], n,
-                use_avx2)
+                simd)
         else:
             for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
                 logprob[s] = hmm_viterbi_sequence(
                     &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                     &log_startprob[0], &log_a_packed[0, 0], &log_endprob[0],
                     &backpointers[threadid(), 0], bp_size, &work[threadid(), 0],
-                    &path[offsets[s]], n, use_avx2)
+                    &path[offsets[s]], n, simd)
 
 
 def viterbi(
