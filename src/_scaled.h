@@ -28,9 +28,9 @@
 /* The forward pass of one sequence, for a stride w fixed at compile time. */
 HMM_INLINE double
 hmm_forward_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w,
-                 const double *restrict log_startprob, const double *restrict transmat,
-                 const double *restrict log_endprob, double *restrict alpha,
-                 double *restrict work)
+              const double *restrict log_startprob, const double *restrict transmat,
+              const double *restrict log_endprob, double *restrict alpha,
+              double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -91,7 +91,7 @@ HMM_INLINE double hmm_scaled_forward_impl(
     const hmm_frames *frames,               /* IN this sequence's frames */
     ptrdiff_t n_frames, ptrdiff_t n,
     const double *restrict log_startprob,   /* IN (N,) */
-    const double *restrict transmat,        /* IN (w, w) padded (N, N when N > 16); every entry >= the minimum */
+    const double *restrict transmat,        /* IN (w, w) padded (N, N when N > 16) */
     const double *restrict log_endprob,     /* IN (N,) */
     double *restrict alpha,                 /* OUT (T, N) or NULL */
     double *restrict work)                  /* hmm_scaled_work_size(n) */
@@ -128,9 +128,7 @@ hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
     }
     if (w <= HMM_MAX_PADDED) {
         for (ptrdiff_t i = 0; i < n; i++) {
-            double acc[HMM_MAX_PADDED];
-            for (ptrdiff_t j = 0; j < w; j++)
-                acc[j] = 0.0;
+            double acc[HMM_MAX_PADDED] = {0.0};
             for (ptrdiff_t k = 0; k < nb; k++) {
                 const double pk = p[k * w + i];
                 for (ptrdiff_t j = 0; j < w; j++)
@@ -154,11 +152,11 @@ hmm_xi_flush(const double *restrict p, const double *restrict v, ptrdiff_t nb,
 
 HMM_INLINE double
 hmm_posteriors_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
-                    const ptrdiff_t w, const double *restrict log_startprob,
-                    const double *restrict transmat, const double *restrict transmat_t,
-                    const double *restrict log_endprob, double *restrict post,
-                    double *restrict start_counts, double *restrict xi_sums,
-                    double *restrict end_counts, double *restrict work, hmm_dgemm_t dgemm)
+                 const ptrdiff_t w, const double *restrict log_startprob,
+                 const double *restrict transmat, const double *restrict transmat_t,
+                 const double *restrict log_endprob, double *restrict post,
+                 double *restrict start_counts, double *restrict xi_sums,
+                 double *restrict end_counts, double *restrict work, hmm_dgemm_t dgemm)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;

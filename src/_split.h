@@ -24,9 +24,9 @@
  * finds the sequence impossible too), else 1. */
 HMM_INLINE int
 hmm_backward_rows_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
-                       const ptrdiff_t w, const double *restrict transmat_t,
-                       const double *restrict log_endprob, double *restrict v_rows,
-                       double *restrict beta_rows, double *restrict work)
+                    const ptrdiff_t w, const double *restrict transmat_t,
+                    const double *restrict log_endprob, double *restrict v_rows,
+                    double *restrict beta_rows, double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -71,15 +71,16 @@ hmm_backward_rows_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
     return 1;
 }
 
-HMM_INLINE int hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
-                             const double *restrict transmat_t,  /* IN (w, w) padded */
-                             const double *restrict log_endprob, /* IN (N,) */
-                             double *restrict v_rows,            /* OUT (T - 1, w) */
-                             double *restrict beta_rows,         /* OUT (T - 1, w), or NULL (w > 16) */
-                             double *restrict work)              /* hmm_scaled_work_size(n) */
+HMM_INLINE int hmm_backward_rows_impl(
+    const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict transmat_t,  /* IN (w, w) padded */
+    const double *restrict log_endprob, /* IN (N,) */
+    double *restrict v_rows,            /* OUT (T - 1, w) */
+    double *restrict beta_rows,         /* OUT (T - 1, w), or NULL (w > 16) */
+    double *restrict work)              /* hmm_scaled_work_size(n) */
 {
 #define HMM_BACKWARD_W(W) hmm_backward_rows_w(frames, n_frames, n, W, transmat_t, \
-                                                 log_endprob, v_rows, beta_rows, work)
+                                              log_endprob, v_rows, beta_rows, work)
     HMM_BY_STRIDE(n, HMM_BACKWARD_W)
 #undef HMM_BACKWARD_W
 }
@@ -96,11 +97,11 @@ HMM_DISPATCH(int, hmm_backward_rows,
  * end at t1, latest first, as in the one-thread kernel. */
 HMM_INLINE void
 hmm_combine_w(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t0,
-                 ptrdiff_t t1, const double *restrict transmat,
-                 const double *restrict transmat_t, const double *restrict v_rows,
-                 const double *restrict beta_rows, double *restrict post,
-                 double *restrict start_counts, double *restrict xi_sums,
-                 double *restrict work, hmm_dgemm_t dgemm)
+              ptrdiff_t t1, const double *restrict transmat,
+              const double *restrict transmat_t, const double *restrict v_rows,
+              const double *restrict beta_rows, double *restrict post,
+              double *restrict start_counts, double *restrict xi_sums,
+              double *restrict work, hmm_dgemm_t dgemm)
 {
     double *p_rows = work;                          /* HMM_BLOCK x w */
     double *arow = p_rows + HMM_BLOCK * w;          /* w */
@@ -146,18 +147,19 @@ hmm_combine_w(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t0,
 }
 
 #define HMM_COMBINE_W(W) hmm_combine_w(n_frames, n, W, t0, t1, transmat, transmat_t, \
-                                          v_rows, beta_rows, post, start_counts, xi_sums, \
-                                          work, dgemm)
-HMM_INLINE void hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
-                        const double *restrict transmat,   /* IN (w, w) padded */
-                        const double *restrict transmat_t, /* IN its transpose */
-                        const double *restrict v_rows,     /* IN hmm_backward_rows */
-                        const double *restrict beta_rows,  /* IN hmm_backward_rows, or NULL */
-                        double *restrict post,             /* IN alpha, OUT gamma (T, N) */
-                        double *restrict start_counts,     /* OUT (N,) accumulated */
-                        double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
-                        double *restrict work,             /* hmm_scaled_work_size(n) */
-                        hmm_dgemm_t dgemm)                 /* for beta and the xi sums, or NULL */
+                                       v_rows, beta_rows, post, start_counts, xi_sums, \
+                                       work, dgemm)
+HMM_INLINE void hmm_combine_impl(
+    ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
+    const double *restrict transmat,   /* IN (w, w) padded */
+    const double *restrict transmat_t, /* IN its transpose */
+    const double *restrict v_rows,     /* IN hmm_backward_rows */
+    const double *restrict beta_rows,  /* IN hmm_backward_rows, or NULL */
+    double *restrict post,             /* IN alpha, OUT gamma (T, N) */
+    double *restrict start_counts,     /* OUT (N,) accumulated */
+    double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
+    double *restrict work,             /* hmm_scaled_work_size(n) */
+    hmm_dgemm_t dgemm)                 /* for beta and the xi sums, or NULL */
 {
     switch (hmm_stride(n)) {
     case 4: HMM_COMBINE_W(4); return;
@@ -185,8 +187,8 @@ HMM_DISPATCH_VOID(hmm_combine,
 /* out = alpha_m * exp(-returned value), frames 0 .. m (m >= 1); -inf if impossible. */
 HMM_INLINE double
 hmm_forward_to_w(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdiff_t w,
-                    const double *restrict log_startprob, const double *restrict transmat,
-                    double *restrict out, double *restrict work)
+                 const double *restrict log_startprob, const double *restrict transmat,
+                 double *restrict out, double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -213,9 +215,9 @@ hmm_forward_to_w(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdi
 /* out = beta_m * exp(-returned value), frames T-1 .. m+1 (m <= T-2); -inf if impossible. */
 HMM_INLINE double
 hmm_backward_to_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
-                     const ptrdiff_t w, const double *restrict transmat_t,
-                     const double *restrict log_endprob, double *restrict out,
-                     double *restrict work)
+                  const ptrdiff_t w, const double *restrict transmat_t,
+                  const double *restrict log_endprob, double *restrict out,
+                  double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -243,11 +245,12 @@ hmm_backward_to_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptr
     return (total + comp) + (double)exponent * 0.69314718055994530942;
 }
 
-HMM_INLINE double hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
-                             const double *restrict log_startprob,
-                             const double *restrict transmat,   /* IN (w, w) padded */
-                             double *restrict out,              /* OUT (w,) */
-                             double *restrict work)             /* hmm_scaled_work_size(n) */
+HMM_INLINE double hmm_forward_to_impl(
+    const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
+    const double *restrict log_startprob,
+    const double *restrict transmat,   /* IN (w, w) padded */
+    double *restrict out,              /* OUT (w,) */
+    double *restrict work)             /* hmm_scaled_work_size(n) */
 {
 #define HMM_TO_W(W) hmm_forward_to_w(frames, m, n, W, log_startprob, transmat, out, work)
     HMM_BY_STRIDE(n, HMM_TO_W)
@@ -260,15 +263,15 @@ HMM_DISPATCH(double, hmm_forward_to,
               double *restrict out, double *restrict work),
              (frames, m, n, log_startprob, transmat, out, work))
 
-HMM_INLINE double hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m,
-                              ptrdiff_t n,
-                              const double *restrict transmat_t,  /* IN (w, w) padded */
-                              const double *restrict log_endprob, /* IN (N,) */
-                              double *restrict out,               /* OUT (w,) */
-                              double *restrict work)              /* hmm_scaled_work_size(n) */
+HMM_INLINE double hmm_backward_to_impl(
+    const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
+    const double *restrict transmat_t,  /* IN (w, w) padded */
+    const double *restrict log_endprob, /* IN (N,) */
+    double *restrict out,               /* OUT (w,) */
+    double *restrict work)              /* hmm_scaled_work_size(n) */
 {
 #define HMM_TO_W(W) hmm_backward_to_w(frames, n_frames, m, n, W, transmat_t, log_endprob, \
-                                         out, work)
+                                      out, work)
     HMM_BY_STRIDE(n, HMM_TO_W)
 #undef HMM_TO_W
 }

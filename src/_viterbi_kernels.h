@@ -226,7 +226,7 @@ HMM_VIT_TARGET double hmm_vit_avx2_small(
  * sources are split in two halves with their own maxima, merged at the end
  * (the upper half wins only when strictly greater), to halve the latency chain. */
 #define HMM_VIT_BLOCK(NV)                                                               \
-HMM_VIT_TARGET void hmm_vit_block##NV(                                   \
+HMM_VIT_TARGET void hmm_vit_block##NV(                                                  \
     const double *restrict delta, const double *restrict log_a, ptrdiff_t n,             \
     ptrdiff_t n_pad, ptrdiff_t j0, double *restrict out, void *restrict bp_row, int size) \
 {                                                                                        \
@@ -319,10 +319,10 @@ HMM_VIT_TARGET double hmm_vit_avx2_blocked(
 }
 
 #define HMM_VIT_AVX2_ENTRY(NAME, SIZE)                                                   \
-HMM_AVX2 HMM_NOINLINE double NAME(const double *log_frameprob, ptrdiff_t n_frames,                      \
-                   const double *log_startprob, const double *log_a,                     \
-                   const double *log_endprob, void *bp, double *work, int64_t *path,     \
-                   ptrdiff_t n)                                                          \
+HMM_AVX2 HMM_NOINLINE double NAME(const double *log_frameprob, ptrdiff_t n_frames,       \
+                                  const double *log_startprob, const double *log_a,      \
+                                  const double *log_endprob, void *bp, double *work,     \
+                                  int64_t *path, ptrdiff_t n)                            \
 {                                                                                        \
     if (n <= 4)                                                                          \
         return hmm_vit_avx2_small(log_frameprob, n_frames, log_startprob, log_a,         \
