@@ -14,8 +14,9 @@ import threading
 
 import numpy as np
 
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport parallel, prange
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm
 
 from _checks cimport check_chunks, check_length, check_offsets, check_shape, check_square
@@ -74,7 +75,8 @@ def estep(
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
     cdef Py_ssize_t c
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef double[:, ::1] transmat_t
     cdef bint zeros_exact
     check_offsets(offsets, log_frameprob.shape[0])
@@ -88,18 +90,23 @@ def estep(
     n_threads = max(1, n_threads)
     zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
-    work = np.empty((n_threads, 6 * n))
     start_counts[:, :] = 0.0
     trans_counts[:, :, :] = 0.0
     end_counts[:, :] = 0.0
-    with nogil:
-        for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(6 * n * sizeof(double))
+        for c in prange(n_chunks, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             _estep_chunk(&log_frameprob[0, 0], &offsets[0], chunks[c], chunks[c + 1],
                          &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
                          &log_transmat[0, 0], &log_endprob[0], &out_posteriors[0, 0],
-                         &loglik[0],
-                         &work[threadid(), 0], &start_counts[c, 0],
-                         &trans_counts[c, 0, 0], &end_counts[c, 0], zeros_exact, n)
+                         &loglik[0], work, &start_counts[c, 0], &trans_counts[c, 0, 0],
+                         &end_counts[c, 0], zeros_exact, n)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 cdef void _estep_chunk(
@@ -159,9 +166,10 @@ def scaled_estep(
     they all go to chunk 0.
     """
     cdef ScaledCall call
-    cdef Py_ssize_t n, c, s, tid, n_seq = offsets.shape[0] - 1
+    cdef Py_ssize_t n, c, s, n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef hmm_dgemm_t xi_gemm = <hmm_dgemm_t> dgemm if gemm else NULL
     n_threads = max(1, n_threads)
     keep = scaled_setup(&call, log_frameprob, index, offsets, log_startprob, transmat,
@@ -181,15 +189,20 @@ def scaled_estep(
         lockstep_call(&call, transmat, groups, loglik, out_posteriors, start_counts, xi_sums,
                       end_counts, n_threads, gemm)
         return
-    work = np.empty((n_threads, hmm_scaled_work_size(n)))
-    with nogil:
-        for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
-            tid = threadid()
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(hmm_scaled_work_size(n) * sizeof(double))
+        for c in prange(n_chunks, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             for s in range(chunks[c], chunks[c + 1]):
                 loglik[s] = posteriors_one(&call, offsets[s], offsets[s + 1] - offsets[s],
                                            &out_posteriors[offsets[s], 0], &start_counts[c, 0],
                                            &xi_sums[c, 0, 0], &end_counts[c, 0],
-                                           &work[tid, 0], xi_gemm)
+                                           work, xi_gemm)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 # ---------------------------------------------------------------- sparse
@@ -213,7 +226,8 @@ def sparse_estep(
     cdef Sparse a
     cdef Py_ssize_t c, s, n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t n_chunks = chunks.shape[0] - 1
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     keep = bind_sparse(&a, transitions)
     if log_frameprob.shape[1] != a.n:
         raise ValueError(f"log_frameprob must have {a.n} columns")
@@ -224,15 +238,20 @@ def sparse_estep(
                    start_counts, (trans_counts.shape[0], trans_counts.shape[1]),
                    (n_chunks, transitions.nnz), end_counts)
     n_threads = max(1, n_threads)
-    work = np.empty((n_threads, 6 * a.n))
     start_counts[:, :] = 0.0
     trans_counts[:, :] = 0.0
     end_counts[:, :] = 0.0
-    with nogil:
-        for c in prange(n_chunks, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(6 * a.n * sizeof(double))
+        for c in prange(n_chunks, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             for s in range(chunks[c], chunks[c + 1]):
                 loglik[s] = sparse_forward_backward_one(
                     &a, &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                     &log_startprob[0], &log_endprob[0], &out_posteriors[offsets[s], 0],
-                    &work[threadid(), 0], &start_counts[c, 0], &trans_counts[c, 0],
-                    &end_counts[c, 0])
+                    work, &start_counts[c, 0], &trans_counts[c, 0], &end_counts[c, 0])
+        free(work)
+    if failed:
+        raise MemoryError()

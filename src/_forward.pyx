@@ -21,9 +21,10 @@ import threading
 
 import numpy as np
 
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from _checks cimport check_length, check_offsets, check_square
@@ -155,19 +156,26 @@ def forward_loglik(
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef bint zeros_exact
     _check_model(log_frameprob, offsets, log_startprob, transmat, log_transmat, log_endprob)
     check_length(loglik.shape[0], n_seq, "loglik")
     n_threads = max(1, n_threads)
     zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
-    work = np.empty((n_threads, 4 * n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(4 * n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             loglik[s] = _score_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
-                &log_endprob[0], &work[threadid(), 0], zeros_exact, n)
+                &log_endprob[0], work, zeros_exact, n)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 def forward_lattice(
@@ -185,7 +193,8 @@ def forward_lattice(
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef bint zeros_exact
     _check_model(log_frameprob, offsets, log_startprob, transmat, log_transmat, log_endprob)
     check_length(loglik.shape[0], n_seq, "loglik")
@@ -193,13 +202,19 @@ def forward_lattice(
         raise ValueError("log_alpha must have the shape of log_frameprob")
     n_threads = max(1, n_threads)
     zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
-    work = np.empty((n_threads, 4 * n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(4 * n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             loglik[s] = _lattice_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &log_transmat[0, 0],
-                &log_endprob[0], &log_alpha[offsets[s], 0], &work[threadid(), 0], zeros_exact, n)
+                &log_endprob[0], &log_alpha[offsets[s], 0], work, zeros_exact, n)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 cdef void _backward_one(
@@ -247,7 +262,8 @@ def backward_lattice(
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef bint zeros_exact
     check_offsets(offsets, log_frameprob.shape[0])
     check_length(log_endprob.shape[0], n, "log_endprob")
@@ -257,12 +273,18 @@ def backward_lattice(
         raise ValueError("log_beta must have the shape of log_frameprob")
     n_threads = max(1, n_threads)
     zeros_exact = zeros_are_exact(&transmat_t[0, 0], n * n)
-    work = np.empty((n_threads, 5 * n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(5 * n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             _backward_one(&log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                          &transmat_t[0, 0], &log_transmat[0, 0], &log_endprob[0],
-                         &log_beta[offsets[s], 0], &work[threadid(), 0], zeros_exact, n)
+                         &log_beta[offsets[s], 0], work, zeros_exact, n)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 def posteriors(
@@ -280,7 +302,8 @@ def posteriors(
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
     cdef Py_ssize_t s
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     cdef double[:, ::1] transmat_t
     cdef bint zeros_exact
     _check_model(log_frameprob, offsets, log_startprob, transmat, log_transmat, log_endprob)
@@ -289,14 +312,20 @@ def posteriors(
     n_threads = max(1, n_threads)
     zeros_exact = zeros_are_exact(&transmat[0, 0], n * n)
     transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
-    work = np.empty((n_threads, 6 * n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(6 * n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             loglik[s] = forward_backward_one(
                 &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &transmat[0, 0], &transmat_t[0, 0],
                 &log_transmat[0, 0], &log_endprob[0], &out_posteriors[offsets[s], 0],
-                &work[threadid(), 0], NULL, NULL, NULL, zeros_exact, n)
+                work, NULL, NULL, NULL, zeros_exact, n)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 # ---------------------------------------------------------------- scaled domain
@@ -323,7 +352,9 @@ def scaled_loglik(
     sequence (per group of sequences on the lockstep path)."""
     cdef ScaledCall call
     cdef Py_ssize_t s, n_seq = offsets.shape[0] - 1
-    cdef double[:, ::1] work, vectors
+    cdef double[:, ::1] pair, vectors
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     n_threads = max(1, n_threads)
     keep = scaled_setup(&call, log_frameprob, index, offsets, log_startprob, transmat,
                         log_endprob, path, groups)
@@ -331,18 +362,23 @@ def scaled_loglik(
     if path == "lockstep":
         lockstep_call(&call, transmat, groups, out, None, None, None, None, n_threads, False)
         return
-    work = np.empty((max(n_threads, 2 if path == "split" else 1),
-                     hmm_scaled_work_size(call.n)))
     if path == "split":
+        pair = np.empty((2, hmm_scaled_work_size(call.n)))
         vectors = np.empty((2, hmm_stride(call.n)))
         with nogil:
-            out[0] = loglik_split(&call, &vectors[0, 0], &vectors[1, 0], &work[0, 0],
-                                  &work[1, 0], min(n_threads, 2))
+            out[0] = loglik_split(&call, &vectors[0, 0], &vectors[1, 0], &pair[0, 0],
+                                  &pair[1, 0], min(n_threads, 2))
         return
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-            out[s] = forward_one(&call, offsets[s], offsets[s + 1] - offsets[s],
-                                 &work[threadid(), 0])
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(hmm_scaled_work_size(call.n) * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
+            out[s] = forward_one(&call, offsets[s], offsets[s + 1] - offsets[s], work)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 def scaled_posteriors(
@@ -363,7 +399,8 @@ def scaled_posteriors(
     the scaled domain."""
     cdef ScaledCall call
     cdef Py_ssize_t s, n_seq = offsets.shape[0] - 1
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     n_threads = max(1, n_threads)
     keep = scaled_setup(&call, log_frameprob, index, offsets, log_startprob, transmat,
                         log_endprob, path, groups)
@@ -378,12 +415,18 @@ def scaled_posteriors(
         lockstep_call(&call, transmat, groups, out_loglik, out_posteriors, None, None, None,
                       n_threads, gemm)
         return
-    work = np.empty((n_threads, hmm_scaled_work_size(call.n)))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(hmm_scaled_work_size(call.n) * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             out_loglik[s] = posteriors_one(&call, offsets[s], offsets[s + 1] - offsets[s],
                                            &out_posteriors[offsets[s], 0], NULL, NULL, NULL,
-                                           &work[threadid(), 0], NULL)
+                                           work, NULL)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 # ---------------------------------------------------------------- sparse
@@ -400,16 +443,23 @@ def sparse_loglik(
     """Per-sequence log-likelihoods visiting only the allowed transitions."""
     cdef Sparse a
     cdef Py_ssize_t s, n_seq = offsets.shape[0] - 1
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     keep = bind_sparse(&a, transitions)
     _check_sparse(&a, log_frameprob, offsets, log_startprob, log_endprob)
     check_length(out.shape[0], n_seq, "out")
     n_threads = max(1, n_threads)
-    work = np.empty((n_threads, 4 * a.n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(4 * a.n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             out[s] = score_one(&a, &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
-                               &log_startprob[0], &log_endprob[0], &work[threadid(), 0])
+                               &log_startprob[0], &log_endprob[0], work)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 def sparse_posteriors(
@@ -426,19 +476,26 @@ def sparse_posteriors(
     allowed transitions."""
     cdef Sparse a
     cdef Py_ssize_t s, n_seq = offsets.shape[0] - 1
-    cdef double[:, ::1] work
+    cdef double* work = NULL
+    cdef Py_ssize_t failed = 0
     keep = bind_sparse(&a, transitions)
     _check_sparse(&a, log_frameprob, offsets, log_startprob, log_endprob)
     check_length(loglik.shape[0], n_seq, "loglik")
     _check_posteriors(out_posteriors, log_frameprob)
     n_threads = max(1, n_threads)
-    work = np.empty((n_threads, 6 * a.n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(6 * a.n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             loglik[s] = sparse_forward_backward_one(
                 &a, &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
                 &log_startprob[0], &log_endprob[0], &out_posteriors[offsets[s], 0],
-                &work[threadid(), 0], NULL, NULL, NULL)
+                work, NULL, NULL, NULL)
+        free(work)
+    if failed:
+        raise MemoryError()
 
 
 cdef int _check_sparse(const Sparse* a, const double[:, ::1] log_frameprob,

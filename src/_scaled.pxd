@@ -10,9 +10,10 @@
 # at a time, a lone long sequence on two threads (_split.h), or groups of
 # sequences in lockstep, one dgemm per step (_lockstep.h).
 
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, log
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm
 
 from _checks cimport check_length, check_offsets, check_square
@@ -307,7 +308,8 @@ cdef inline int lockstep_call(const ScaledCall* c, const double[:, ::1] transmat
     cdef const int64_t[::1] bounds = bounds_a
     cdef Py_ssize_t n_groups = bounds.shape[0] - 1
     cdef Py_ssize_t group_max = int(np.diff(bounds_a).max())
-    cdef double[:, ::1] work = np.empty((n_threads, hmm_lockstep_work_size(group_max, n)))
+    cdef Py_ssize_t work_size = hmm_lockstep_work_size(group_max, n), failed = 0
+    cdef double* work = NULL
     cdef double[:, ::1] transmat_t = np.ascontiguousarray(np.asarray(transmat).T)
     cdef double[::1] loglik = np.empty(starts.shape[0])
     cdef double[:, ::1] post_v
@@ -319,7 +321,7 @@ cdef inline int lockstep_call(const ScaledCall* c, const double[:, ::1] transmat
     cdef double* xi_p = NULL
     cdef double* end_p = NULL
     cdef Py_ssize_t n_parts = n_groups
-    cdef Py_ssize_t part, grp, lo, tid
+    cdef Py_ssize_t part, grp, lo
     if post is not None:
         post_v = post
         post_p = &post_v[0, 0]
@@ -327,14 +329,17 @@ cdef inline int lockstep_call(const ScaledCall* c, const double[:, ::1] transmat
         start_v, xi_v, end_v = start_counts, xi_sums, end_counts
         start_p, xi_p, end_p = &start_v[0, 0], &xi_v[0, 0, 0], &end_v[0, 0]
         n_parts = min(xi_v.shape[0], n_groups)
-    with nogil:
-        for part in prange(n_parts, schedule="dynamic", num_threads=n_threads):
-            tid = threadid()
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(work_size * sizeof(double))
+        for part in prange(n_parts, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             for grp in range(part * n_groups // n_parts, (part + 1) * n_groups // n_parts):
                 lo = bounds[grp]
                 hmm_lockstep_forward(&c.base, &starts[lo], &lengths[lo], bounds[grp + 1] - lo,
                                      n, c.log_startprob, c.transmat, c.log_endprob,
-                                     &loglik[lo], post_p, &work[tid, 0], <hmm_dgemm_t> dgemm)
+                                     &loglik[lo], post_p, work, <hmm_dgemm_t> dgemm)
                 if post_p != NULL:
                     hmm_lockstep_backward(
                         &c.base, &starts[lo], &lengths[lo], bounds[grp + 1] - lo, n,
@@ -342,6 +347,9 @@ cdef inline int lockstep_call(const ScaledCall* c, const double[:, ::1] transmat
                         start_p + part * n if start_p != NULL else NULL,
                         xi_p + part * n * n if xi_p != NULL else NULL,
                         end_p + part * n if end_p != NULL else NULL,
-                        &work[tid, 0], <hmm_dgemm_t> dgemm, gemm)
+                        work, <hmm_dgemm_t> dgemm, gemm)
+        free(work)
+    if failed:
+        raise MemoryError()
     np.asarray(out_loglik)[order] = loglik
     return 0

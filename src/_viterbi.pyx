@@ -11,9 +11,10 @@ sequences.
 
 import numpy as np
 
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
+from libc.stdlib cimport free, malloc
 
 from _checks cimport check_length, check_offsets, check_square
 from _sparse cimport Sparse, bind_sparse
@@ -34,36 +35,49 @@ ctypedef fused backpointer_t:
 
 
 def _viterbi_batch(
-    const double[:, ::1] log_frameprob,
-    const int64_t[::1] offsets,
-    const double[::1] log_startprob,
-    const double[:, ::1] log_a_packed,
-    const double[::1] log_endprob,
-    backpointer_t[:, ::1] backpointers,
-    double[::1] logprob,
-    int64_t[::1] path,
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[:, ::1] log_a_packed,    # IN (N, n_pad) from hmm_viterbi_pack
+    const double[::1] log_endprob,        # IN (N,)
+    backpointer_t[:, ::1] backpointers,   # (n_threads, >= longest * n_pad) scratch
+    double[::1] logprob,                  # OUT (n_seq,)
+    int64_t[::1] path,                    # OUT (T_total,)
     int n_threads,
-    bint simd,
+    bint simd,                            # IN False: the portable kernel
 ):
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
-    cdef Py_ssize_t s
+    cdef Py_ssize_t s, failed = 0, work_size = hmm_viterbi_work_size(n)
     cdef int bp_size = sizeof(backpointer_t)
-    # Rows a whole number of cache lines apart: no false sharing between threads.
-    cdef double[:, ::1] work = np.empty((n_threads, (hmm_viterbi_work_size(n) + 15) // 8 * 8))
+    cdef double* work = NULL
+    # The back-pointer rows (O(T N) bytes a thread) come from NumPy, which backs
+    # large arrays with huge pages; the O(N) scratch is each thread's own.
     with nogil:
         if n_seq == 1:
-            logprob[0] = hmm_viterbi_sequence(
-                &log_frameprob[0, 0], offsets[1], &log_startprob[0], &log_a_packed[0, 0],
-                &log_endprob[0], &backpointers[0, 0], bp_size, &work[0, 0], &path[0], n,
-                simd)
+            work = <double*> malloc(work_size * sizeof(double))
+            if work == NULL:
+                failed = 1
+            else:
+                logprob[0] = hmm_viterbi_sequence(
+                    &log_frameprob[0, 0], offsets[1], &log_startprob[0], &log_a_packed[0, 0],
+                    &log_endprob[0], &backpointers[0, 0], bp_size, work, &path[0], n, simd)
+                free(work)
         else:
-            for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
-                logprob[s] = hmm_viterbi_sequence(
-                    &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
-                    &log_startprob[0], &log_a_packed[0, 0], &log_endprob[0],
-                    &backpointers[threadid(), 0], bp_size, &work[threadid(), 0],
-                    &path[offsets[s]], n, simd)
+            with parallel(num_threads=n_threads):
+                work = <double*> malloc(work_size * sizeof(double))
+                for s in prange(n_seq, schedule="dynamic"):
+                    if work == NULL:
+                        failed += 1
+                        continue
+                    logprob[s] = hmm_viterbi_sequence(
+                        &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
+                        &log_startprob[0], &log_a_packed[0, 0], &log_endprob[0],
+                        &backpointers[threadid(), 0], bp_size, work, &path[offsets[s]], n,
+                        simd)
+                free(work)
+    if failed:
+        raise MemoryError()
 
 
 def viterbi(
@@ -184,17 +198,31 @@ cdef double _sparse_viterbi_one(const Sparse* a, const double* log_frameprob,
     return top
 
 
-def _sparse_viterbi_batch(transitions, const double[:, ::1] log_frameprob,
-                          const int64_t[::1] offsets, const double[::1] log_startprob,
-                          const double[::1] log_endprob, backpointer_t[:, ::1] backpointers,
-                          double[::1] logprob, int64_t[::1] path, int n_threads):
+def _sparse_viterbi_batch(
+    transitions,                          # IN SparseTransitions
+    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const int64_t[::1] offsets,           # IN (n_seq + 1,)
+    const double[::1] log_startprob,      # IN (N,)
+    const double[::1] log_endprob,        # IN (N,)
+    backpointer_t[:, ::1] backpointers,   # (n_threads, >= longest * N) scratch
+    double[::1] logprob,                  # OUT (n_seq,)
+    int64_t[::1] path,                    # OUT (T_total,)
+    int n_threads,
+):
     cdef Sparse a
     keep = bind_sparse(&a, transitions)
-    cdef Py_ssize_t s, n_seq = offsets.shape[0] - 1
-    cdef double[:, ::1] work = np.empty((n_threads, 2 * a.n))
-    with nogil:
-        for s in prange(n_seq, schedule="dynamic", num_threads=n_threads):
+    cdef Py_ssize_t s, failed = 0, n_seq = offsets.shape[0] - 1
+    cdef double* work = NULL
+    with nogil, parallel(num_threads=n_threads):
+        work = <double*> malloc(2 * a.n * sizeof(double))
+        for s in prange(n_seq, schedule="dynamic"):
+            if work == NULL:
+                failed += 1
+                continue
             logprob[s] = _sparse_viterbi_one(&a, &log_frameprob[offsets[s], 0],
                                              offsets[s + 1] - offsets[s], &log_startprob[0],
                                              &log_endprob[0], &backpointers[threadid(), 0],
-                                             &work[threadid(), 0], &path[offsets[s]])
+                                             work, &path[offsets[s]])
+        free(work)
+    if failed:
+        raise MemoryError()
