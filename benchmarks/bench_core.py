@@ -200,7 +200,7 @@ class MachineLimit:
     """hmm_core's forward pass over one sequence (frames given) and the dgemv loop.
 
     The ratio of their times (equal steps) is ``compare.py``'s forward/dgemv
-    percentage; the dgemv loop is ``hmm_core.kernels._forward._dgemv_loop`` when the
+    percentage; the dgemv loop is ``hmm_core.kernels._yardstick.dgemv_loop`` when the
     package has it, else a Python loop of ``np.dot`` (call overhead dominates
     below N = 64).
     """

@@ -23,7 +23,7 @@ Sections:
   frame log-likelihoods given (``hmm_core.forward``), against a plain
   matrix-vector product (BLAS ``dgemv``, one thread) repeated in a loop, and
   the percentage (target: >= 50% at N = 256). The loop is
-  ``hmm_core.kernels._forward._dgemv_loop`` when the package has it (compiled, no
+  ``hmm_core.kernels._yardstick.dgemv_loop`` when the package has it (compiled, no
   Python per step); otherwise the faster of a Python loop of
   ``np.dot(A, x, out=y)`` and ``np.matmul`` over a stack of vectors, which
   Python/NumPy call overhead makes unfair below N = 64 (flagged in the output);

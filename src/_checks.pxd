@@ -27,3 +27,19 @@ cdef inline int check_length(Py_ssize_t got, Py_ssize_t want, str name) except -
     if got != want:
         raise ValueError(f"{name} must have length {want}, got {got}")
     return 0
+
+
+cdef inline int check_chunks(const int64_t[::1] chunks, Py_ssize_t n_seq) except -1:
+    cdef Py_ssize_t c, n_chunks = chunks.shape[0] - 1
+    if n_chunks < 1 or chunks[0] != 0 or chunks[n_chunks] != n_seq:
+        raise ValueError("chunks must run from 0 to the number of sequences")
+    for c in range(n_chunks):
+        if chunks[c + 1] <= chunks[c]:
+            raise ValueError("chunks must be strictly increasing")
+    return 0
+
+
+cdef inline int check_shape(tuple got, tuple want, str name) except -1:
+    if got != want:
+        raise ValueError(f"{name} must have shape {want}")
+    return 0

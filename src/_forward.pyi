@@ -1,34 +1,97 @@
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
+_F = NDArray[np.float64]
+_I = NDArray[np.int64]
+
+SCALED_MIN_TRANSITION: float
+
 def forward_loglik(
-    log_frameprob: NDArray[np.float64],
-    offsets: NDArray[np.int64],
-    log_startprob: NDArray[np.float64],
-    transmat: NDArray[np.float64],
-    log_transmat: NDArray[np.float64],
-    log_endprob: NDArray[np.float64],
-    loglik: NDArray[np.float64],
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transmat: _F,
+    log_transmat: _F,
+    log_endprob: _F,
+    loglik: _F,
     n_threads: int,
 ) -> None: ...
 def forward_lattice(
-    log_frameprob: NDArray[np.float64],
-    offsets: NDArray[np.int64],
-    log_startprob: NDArray[np.float64],
-    transmat: NDArray[np.float64],
-    log_transmat: NDArray[np.float64],
-    log_endprob: NDArray[np.float64],
-    log_alpha: NDArray[np.float64],
-    loglik: NDArray[np.float64],
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transmat: _F,
+    log_transmat: _F,
+    log_endprob: _F,
+    log_alpha: _F,
+    loglik: _F,
     n_threads: int,
 ) -> None: ...
 def backward_lattice(
-    log_frameprob: NDArray[np.float64],
-    offsets: NDArray[np.int64],
-    transmat_t: NDArray[np.float64],
-    log_transmat: NDArray[np.float64],
-    log_endprob: NDArray[np.float64],
-    log_beta: NDArray[np.float64],
+    log_frameprob: _F,
+    offsets: _I,
+    transmat_t: _F,
+    log_transmat: _F,
+    log_endprob: _F,
+    log_beta: _F,
     n_threads: int,
 ) -> None: ...
-def _dgemv_loop(a: NDArray[np.float64], x: NDArray[np.float64], n_steps: int) -> None: ...
+def posteriors(
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transmat: _F,
+    log_transmat: _F,
+    log_endprob: _F,
+    out_posteriors: _F,
+    loglik: _F,
+    n_threads: int,
+) -> None: ...
+def split_scratch_bytes(n_frames: int, n_components: int) -> int: ...
+def scaled_loglik(
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transmat: _F,
+    log_endprob: _F,
+    out: _F,
+    n_threads: int,
+    index: _I | None = ...,
+    path: str = ...,
+    groups: tuple[_I, _I, _I, _I] | None = ...,
+) -> None: ...
+def scaled_posteriors(
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transmat: _F,
+    log_endprob: _F,
+    out_posteriors: _F,
+    out_loglik: _F,
+    n_threads: int,
+    index: _I | None = ...,
+    path: str = ...,
+    groups: tuple[_I, _I, _I, _I] | None = ...,
+    gemm: bool = ...,
+) -> None: ...
+def sparse_loglik(
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transitions: Any,
+    log_endprob: _F,
+    out: _F,
+    n_threads: int,
+) -> None: ...
+def sparse_posteriors(
+    log_frameprob: _F,
+    offsets: _I,
+    log_startprob: _F,
+    transitions: Any,
+    log_endprob: _F,
+    out_posteriors: _F,
+    loglik: _F,
+    n_threads: int,
+) -> None: ...

@@ -1,17 +1,20 @@
-/* Diagonal-covariance Gaussian loops over frames (see _gaussian.pyx).
+/* Diagonal-covariance Gaussian loops over frames (see _emissions.pyx).
  *
  * Parameters are laid out feature-major (d x N), so the innermost loop runs
  * over states on contiguous memory and vectorises; restrict tells the
- * compiler that outputs and inputs do not overlap.
+ * compiler that outputs and inputs do not overlap. The three entry points
+ * are dispatched like the recursions' (see _simd.h).
  */
 #ifndef HMM_CORE_GAUSSIAN_H
 #define HMM_CORE_GAUSSIAN_H
 
 #include "_simd.h"
 
+#if HMM_VECTOR_EXT
+
 /* Whether x[0:n] holds a NaN (four lanes at a time; GCC's own vectorisation
  * of `any |= x != x` packs the masks to ints and costs several times more). */
-static inline __attribute__((always_inline)) int hmm_any_nan(const double *x, ptrdiff_t n)
+HMM_INLINE int hmm_any_nan(const double *x, ptrdiff_t n)
 {
     hmm_i4 any = {0, 0, 0, 0};
     ptrdiff_t q = 0;
@@ -27,7 +30,7 @@ static inline __attribute__((always_inline)) int hmm_any_nan(const double *x, pt
 
 /* -0.5 * (sum over observed k of (x[k] - mean[k, i])^2 prec[k, i] + norm[k, i]),
  * for the four states i .. i + 3 of one frame; a NaN feature is skipped. */
-static inline __attribute__((always_inline)) hmm_v4
+HMM_INLINE hmm_v4
 hmm_diag_frame_missing(const double *restrict xt, ptrdiff_t d, ptrdiff_t n4, ptrdiff_t i,
                        const double *restrict mean_t, const double *restrict prec_t,
                        const double *restrict norm_t)
@@ -43,7 +46,7 @@ hmm_diag_frame_missing(const double *restrict xt, ptrdiff_t d, ptrdiff_t n4, ptr
     return -0.5 * acc;
 }
 
-static inline __attribute__((always_inline)) void
+HMM_INLINE void
 hmm_store_states(double *restrict row, hmm_v4 v, ptrdiff_t i, ptrdiff_t n)
 {
     if (i + 4 <= n) {
@@ -59,13 +62,12 @@ hmm_store_states(double *restrict row, hmm_v4 v, ptrdiff_t i, ptrdiff_t n)
  * frames go together, each with its own sums in registers, so the chains of
  * multiply-adds overlap; norm_sum[i] = sum_k norm[k, i] serves the groups with
  * every feature observed. */
-HMM_MULTIVERSION
-static void hmm_diag_log_density(const double *restrict x, ptrdiff_t n_frames, ptrdiff_t d,
-                                 const double *restrict mean_t,
-                                 const double *restrict prec_t,
-                                 const double *restrict norm_t,
-                                 const double *restrict norm_sum,
-                                 double *restrict out, ptrdiff_t n)
+HMM_INLINE void hmm_diag_log_density_impl(const double *restrict x, ptrdiff_t n_frames,
+                                          ptrdiff_t d, const double *restrict mean_t,
+                                          const double *restrict prec_t,
+                                          const double *restrict norm_t,
+                                          const double *restrict norm_sum,
+                                          double *restrict out, ptrdiff_t n)
 {
     const ptrdiff_t n4 = (n + 3) / 4 * 4;
     ptrdiff_t t = 0;
@@ -110,11 +112,10 @@ static void hmm_diag_log_density(const double *restrict x, ptrdiff_t n_frames, p
  * A block with no missing value keeps four features x four states of sums in
  * registers across its frames; otherwise frames are taken one at a time and
  * missing values skipped. */
-HMM_MULTIVERSION
-static void hmm_diag_moment_pass(const double *restrict x, const double *restrict w,
-                                 ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n4, int pass,
-                                 const double *restrict mean_t, double *restrict acc0,
-                                 double *restrict acc1)
+HMM_INLINE void hmm_diag_moment_pass_impl(const double *restrict x, const double *restrict w,
+                                          ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n4,
+                                          int pass, const double *restrict mean_t,
+                                          double *restrict acc0, double *restrict acc1)
 {
     if (!hmm_any_nan(x, n_frames * d)) {
         for (ptrdiff_t i = 0; i < n4; i += 4) {
@@ -204,11 +205,11 @@ static void hmm_diag_moment_pass(const double *restrict x, const double *restric
  * e = x[t, k] - c[k, i]. Then mean = c + s1 / s0 and the scatter about it is
  * s2 - s1^2 / s0, which loses nothing to cancellation while c is near the
  * mean (the caller checks, and falls back to two passes). */
-HMM_MULTIVERSION
-static void hmm_diag_shifted_moments(const double *restrict x, const double *restrict w,
-                                     ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n4,
-                                     const double *restrict c, double *restrict s0,
-                                     double *restrict s1, double *restrict s2)
+HMM_INLINE void hmm_diag_shifted_moments_impl(const double *restrict x,
+                                              const double *restrict w, ptrdiff_t n_frames,
+                                              ptrdiff_t d, ptrdiff_t n4,
+                                              const double *restrict c, double *restrict s0,
+                                              double *restrict s1, double *restrict s2)
 {
     if (hmm_any_nan(x, n_frames * d)) {
         for (ptrdiff_t t = 0; t < n_frames; t++) {
@@ -274,5 +275,97 @@ static void hmm_diag_shifted_moments(const double *restrict x, const double *res
         }
     }
 }
+
+#else  /* the same sums, one state at a time */
+
+HMM_INLINE void hmm_diag_log_density_impl(const double *restrict x, ptrdiff_t n_frames,
+                                          ptrdiff_t d, const double *restrict mean_t,
+                                          const double *restrict prec_t,
+                                          const double *restrict norm_t,
+                                          const double *restrict norm_sum,
+                                          double *restrict out, ptrdiff_t n)
+{
+    const ptrdiff_t n4 = (n + 3) / 4 * 4;
+    for (ptrdiff_t t = 0; t < n_frames; t++) {
+        const double *restrict xt = x + t * d;
+        int missing = 0;
+        for (ptrdiff_t k = 0; k < d; k++)
+            missing |= isnan(xt[k]) != 0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double acc = missing ? 0.0 : norm_sum[i];
+            for (ptrdiff_t k = 0; k < d; k++) {
+                if (isnan(xt[k]))
+                    continue;
+                const double e = xt[k] - mean_t[k * n4 + i];
+                acc += e * e * prec_t[k * n4 + i];
+                if (missing)
+                    acc += norm_t[k * n4 + i];
+            }
+            out[t * n + i] = -0.5 * acc;
+        }
+    }
+}
+
+HMM_INLINE void hmm_diag_moment_pass_impl(const double *restrict x, const double *restrict w,
+                                          ptrdiff_t n_frames, ptrdiff_t d, ptrdiff_t n4,
+                                          int pass, const double *restrict mean_t,
+                                          double *restrict acc0, double *restrict acc1)
+{
+    for (ptrdiff_t t = 0; t < n_frames; t++)
+        for (ptrdiff_t k = 0; k < d; k++) {
+            const double xk = x[t * d + k];
+            if (isnan(xk))
+                continue;
+            for (ptrdiff_t i = 0; i < n4; i++) {
+                const double wv = w[t * n4 + i];
+                if (pass == 0) {
+                    acc0[k * n4 + i] += wv;
+                    acc1[k * n4 + i] += wv * xk;
+                } else {
+                    const double diff = xk - mean_t[k * n4 + i];
+                    acc0[k * n4 + i] += wv * diff * diff;
+                }
+            }
+        }
+}
+
+HMM_INLINE void hmm_diag_shifted_moments_impl(const double *restrict x,
+                                              const double *restrict w, ptrdiff_t n_frames,
+                                              ptrdiff_t d, ptrdiff_t n4,
+                                              const double *restrict c, double *restrict s0,
+                                              double *restrict s1, double *restrict s2)
+{
+    for (ptrdiff_t t = 0; t < n_frames; t++)
+        for (ptrdiff_t k = 0; k < d; k++) {
+            const double xk = x[t * d + k];
+            if (isnan(xk))
+                continue;
+            for (ptrdiff_t i = 0; i < n4; i++) {
+                const double wv = w[t * n4 + i], e = xk - c[k * n4 + i];
+                s0[k * n4 + i] += wv;
+                s1[k * n4 + i] += wv * e;
+                s2[k * n4 + i] += wv * e * e;
+            }
+        }
+}
+
+#endif  /* HMM_VECTOR_EXT */
+
+HMM_DISPATCH_VOID(hmm_diag_log_density,
+                  (const double *restrict x, ptrdiff_t n_frames, ptrdiff_t d,
+                   const double *restrict mean_t, const double *restrict prec_t,
+                   const double *restrict norm_t, const double *restrict norm_sum,
+                   double *restrict out, ptrdiff_t n),
+                  (x, n_frames, d, mean_t, prec_t, norm_t, norm_sum, out, n))
+HMM_DISPATCH_VOID(hmm_diag_moment_pass,
+                  (const double *restrict x, const double *restrict w, ptrdiff_t n_frames,
+                   ptrdiff_t d, ptrdiff_t n4, int pass, const double *restrict mean_t,
+                   double *restrict acc0, double *restrict acc1),
+                  (x, w, n_frames, d, n4, pass, mean_t, acc0, acc1))
+HMM_DISPATCH_VOID(hmm_diag_shifted_moments,
+                  (const double *restrict x, const double *restrict w, ptrdiff_t n_frames,
+                   ptrdiff_t d, ptrdiff_t n4, const double *restrict c, double *restrict s0,
+                   double *restrict s1, double *restrict s2),
+                  (x, w, n_frames, d, n4, c, s0, s1, s2))
 
 #endif

@@ -30,17 +30,6 @@ static inline ptrdiff_t hmm_lockstep_work_size(ptrdiff_t g, ptrdiff_t n)
     return 3 * g * n + 4 * g + hmm_stride(n);
 }
 
-/* The frames of the sequence starting at frame `start` of the batch. */
-static inline hmm_frames hmm_frames_from(const hmm_frames *base, ptrdiff_t start, ptrdiff_t n)
-{
-    hmm_frames f = *base;
-    if (f.index != NULL)
-        f.index += start;
-    else
-        f.log_frameprob += start * n;
-    return f;
-}
-
 /* rows active at step u of a group sorted by decreasing length: lengths > u */
 static inline ptrdiff_t hmm_active(const int64_t *lengths, ptrdiff_t g, ptrdiff_t u)
 {
@@ -52,12 +41,12 @@ static inline ptrdiff_t hmm_active(const int64_t *lengths, ptrdiff_t g, ptrdiff_
 /* out (k x n) = x (k x n) @ op(a), all row-major, op(a) = a or its transpose
  * a_t. A lone row (the tail of a ragged group) takes the vector kernel: dgemm
  * with one row ran 30% slower at N = 256. */
-static inline __attribute__((always_inline)) void
+HMM_INLINE void
 hmm_rows_times(const double *x, const double *a, const double *a_t, double *out,
                ptrdiff_t k, ptrdiff_t n, int trans, hmm_dgemm_t dgemm)
 {
     if (k == 1) {
-        hmm_vecmat_inline(x, trans ? a_t : a, out, n);
+        hmm_vecmat_impl(x, trans ? a_t : a, out, n);
         return;
     }
     /* column-major view: out^T = op(a)^T x^T */
@@ -70,8 +59,7 @@ hmm_rows_times(const double *x, const double *a, const double *a_t, double *out,
 /* Forward pass of one group: loglik[r] for row r; when alpha is not NULL,
  * the rows of each sequence receive what hmm_scaled_forward stores (scaled
  * forward vectors, and the last frame's posteriors). */
-HMM_MULTIVERSION
-static void hmm_lockstep_forward(
+HMM_INLINE void hmm_lockstep_forward_impl(
     const hmm_frames *base,                 /* IN the batch's frames */
     const int64_t *starts,                  /* IN (g,) first frame of each row */
     const int64_t *lengths,                 /* IN (g,) >= 1, non-increasing */
@@ -103,9 +91,9 @@ static void hmm_lockstep_forward(
                                                                   : NULL, n);
             continue;
         }
-        total[r] = hmm_exp_start(cur, log_startprob, first, n, n);
+        total[r] = hmm_exp_start_baseline(cur, log_startprob, first, n, n);
         loglik[r] = total[r];   /* -inf marks a row already impossible */
-        if (total[r] == -__builtin_inf())
+        if (total[r] == -INFINITY)
             memset(cur, 0, n * sizeof(double));
         if (alpha != NULL)
             memcpy(alpha + starts[r] * n, cur, n * sizeof(double));
@@ -116,7 +104,7 @@ static void hmm_lockstep_forward(
         hmm_rows_times(x, transmat, NULL, y, k, n, 0, dgemm);
         for (r = 0; r < k; r++) {
             double *row = y + r * n;
-            if (loglik[r] == -__builtin_inf()) {
+            if (loglik[r] == -INFINITY) {
                 memset(row, 0, n * sizeof(double));   /* keeps the product finite */
                 continue;
             }
@@ -125,7 +113,7 @@ static void hmm_lockstep_forward(
             if (u == lengths[r] - 1) {   /* last frame in log space */
                 const double last = hmm_close_last(row, hmm_log_row(&f, u, n), log_endprob,
                                                    out, n);
-                loglik[r] = last == -__builtin_inf()
+                loglik[r] = last == -INFINITY
                     ? last
                     : (total[r] + comp[r]) + (expo[r] * 0.69314718055994530942 + last);
                 continue;
@@ -133,7 +121,7 @@ static void hmm_lockstep_forward(
             double shift;
             const double *bp;
             if (!hmm_frame_block(&f, u, 1, n, w, b, &shift, &bp)) {
-                loglik[r] = -__builtin_inf();
+                loglik[r] = -INFINITY;
                 memset(row, 0, n * sizeof(double));
                 continue;
             }
@@ -154,13 +142,21 @@ static void hmm_lockstep_forward(
     }
 }
 
+HMM_DISPATCH_VOID(hmm_lockstep_forward,
+                  (const hmm_frames *base, const int64_t *starts, const int64_t *lengths,
+                   ptrdiff_t g, ptrdiff_t n, const double *restrict log_startprob,
+                   const double *restrict transmat, const double *restrict log_endprob,
+                   double *restrict loglik, double *restrict alpha, double *restrict work,
+                   hmm_dgemm_t dgemm),
+                  (base, starts, lengths, g, n, log_startprob, transmat, log_endprob, loglik,
+                   alpha, work, dgemm))
+
 /* Backward pass of one group after hmm_lockstep_forward stored its rows in
  * post: turns them into posteriors and, when xi_sums is not NULL, adds the
  * group's expected counts as hmm_scaled_posteriors does (xi_sums times
  * transmat are the transition counts). Impossible rows (loglik -inf) get
  * zero posteriors and add nothing. */
-HMM_MULTIVERSION
-static void hmm_lockstep_backward(
+HMM_INLINE void hmm_lockstep_backward_impl(
     const hmm_frames *base,                 /* IN the batch's frames */
     const int64_t *starts,                  /* IN (g,) */
     const int64_t *lengths,                 /* IN (g,) >= 1, non-increasing */
@@ -174,7 +170,8 @@ static void hmm_lockstep_backward(
     double *restrict xi_sums,               /* OUT (N, N) accumulated, or NULL */
     double *restrict end_counts,            /* OUT (N,) accumulated, or NULL */
     double *restrict work,                  /* hmm_lockstep_work_size(g, n) */
-    hmm_dgemm_t dgemm)
+    hmm_dgemm_t dgemm,                      /* for the products */
+    int xi_gemm)                            /* and, when true, for the xi sums */
 {
     const ptrdiff_t w = hmm_stride(n);
     double *v = work, *beta = v + g * n, *p = beta + g * n;
@@ -185,7 +182,7 @@ static void hmm_lockstep_backward(
     for (r = 0; r < g; r++) {   /* v at the last frame: exp(log b + log end) */
         double *last = post + (starts[r] + lengths[r] - 1) * n;
         double *vr = v + r * n;
-        if (loglik[r] == -__builtin_inf()) {
+        if (loglik[r] == -INFINITY) {
             memset(post + starts[r] * n, 0, lengths[r] * n * sizeof(double));
             memset(vr, 0, n * sizeof(double));
             continue;
@@ -206,7 +203,7 @@ static void hmm_lockstep_backward(
         hmm_rows_times(v, transmat, transmat_t, beta, k, n, 1, dgemm);
         for (r = 0; r < k; r++) {
             double *br = beta + r * n, *pr = p + r * n;
-            if (loglik[r] == -__builtin_inf()) {
+            if (loglik[r] == -INFINITY) {
                 memset(pr, 0, n * sizeof(double));
                 memset(br, 0, n * sizeof(double));
                 continue;
@@ -229,7 +226,7 @@ static void hmm_lockstep_backward(
             }
             const hmm_frames f = hmm_frames_from(base, starts[r], n);
             double shift, s = 0.0;
-            const double *bp;
+            const double *bp = NULL;
             hmm_frame_block(&f, t, 1, n, w, b, &shift, &bp);   /* possible: loglik > -inf */
             for (j = 0; j < n; j++) {
                 br[j] *= bp[j];
@@ -239,11 +236,22 @@ static void hmm_lockstep_backward(
                 hmm_rescale(br, s, n);
         }
         if (accumulate)   /* xi_sums[i, j] += sum_r p[r, i] v[r, j] */
-            hmm_xi_flush(p, v, k, xi_sums, n, n, dgemm);
+            hmm_xi_flush(p, v, k, xi_sums, n, n, xi_gemm ? dgemm : NULL);
         double *swap = v;
         v = beta;
         beta = swap;
     }
 }
+
+HMM_DISPATCH_VOID(hmm_lockstep_backward,
+                  (const hmm_frames *base, const int64_t *starts, const int64_t *lengths,
+                   ptrdiff_t g, ptrdiff_t n, const double *restrict transmat,
+                   const double *restrict transmat_t, const double *restrict log_endprob,
+                   const double *restrict loglik, double *restrict post,
+                   double *restrict start_counts, double *restrict xi_sums,
+                   double *restrict end_counts, double *restrict work, hmm_dgemm_t dgemm,
+                   int xi_gemm),
+                  (base, starts, lengths, g, n, transmat, transmat_t, log_endprob, loglik, post,
+                   start_counts, xi_sums, end_counts, work, dgemm, xi_gemm))
 
 #endif

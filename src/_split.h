@@ -22,11 +22,11 @@
  * the memory traffic of storing it.
  * Returns 0 when a frame is impossible in every state (the forward pass then
  * finds the sequence impossible too), else 1. */
-static inline __attribute__((always_inline)) int
-hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
-                       const ptrdiff_t w, const double *restrict transmat_t,
-                       const double *restrict log_endprob, double *restrict v_rows,
-                       double *restrict beta_rows, double *restrict work)
+HMM_INLINE int
+hmm_backward_rows_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+                    const ptrdiff_t w, const double *restrict transmat_t,
+                    const double *restrict log_endprob, double *restrict v_rows,
+                    double *restrict beta_rows, double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -37,7 +37,7 @@ hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n
 
     /* v_{T-1} = exp(log_frameprob + log_end), relative to its max */
     if (hmm_exp_start(cur, log_endprob, hmm_log_row(frames, n_frames - 1, n), n, w)
-        == -__builtin_inf())
+        == -INFINITY)
         return 0;
     hmm_copy(v_rows, cur, w);
 
@@ -71,31 +71,37 @@ hmm_backward_rows_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n
     return 1;
 }
 
-HMM_MULTIVERSION
-static int hmm_backward_rows(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
-                             const double *restrict transmat_t,  /* IN (w, w) padded */
-                             const double *restrict log_endprob, /* IN (N,) */
-                             double *restrict v_rows,            /* OUT (T - 1, w) */
-                             double *restrict beta_rows,         /* OUT (T - 1, w), or NULL (w > 16) */
-                             double *restrict work)              /* hmm_scaled_work_size(n) */
+HMM_INLINE int hmm_backward_rows_impl(
+    const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+    const double *restrict transmat_t,  /* IN (w, w) padded */
+    const double *restrict log_endprob, /* IN (N,) */
+    double *restrict v_rows,            /* OUT (T - 1, w) */
+    double *restrict beta_rows,         /* OUT (T - 1, w), or NULL (w > 16) */
+    double *restrict work)              /* hmm_scaled_work_size(n) */
 {
-#define HMM_BACKWARD_W(W) hmm_backward_rows_impl(frames, n_frames, n, W, transmat_t, \
-                                                 log_endprob, v_rows, beta_rows, work)
+#define HMM_BACKWARD_W(W) hmm_backward_rows_w(frames, n_frames, n, W, transmat_t, \
+                                              log_endprob, v_rows, beta_rows, work)
     HMM_BY_STRIDE(n, HMM_BACKWARD_W)
 #undef HMM_BACKWARD_W
 }
+
+HMM_DISPATCH(int, hmm_backward_rows,
+             (const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t n,
+              const double *restrict transmat_t, const double *restrict log_endprob,
+              double *restrict v_rows, double *restrict beta_rows, double *restrict work),
+             (frames, n_frames, n, transmat_t, log_endprob, v_rows, beta_rows, work))
 
 /* Frames t0 .. t1 - 1 (t1 <= T - 1): alpha rows of post become posteriors, and
  * when xi_sums is not NULL the transition sums of these frames are added to
  * it, and gamma_0 to start_counts if t0 == 0. The frames go in blocks that
  * end at t1, latest first, as in the one-thread kernel. */
-static inline __attribute__((always_inline)) void
-hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t0,
-                 ptrdiff_t t1, const double *restrict transmat,
-                 const double *restrict transmat_t, const double *restrict v_rows,
-                 const double *restrict beta_rows, double *restrict post,
-                 double *restrict start_counts, double *restrict xi_sums,
-                 double *restrict work, hmm_dgemm_t dgemm)
+HMM_INLINE void
+hmm_combine_w(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t0,
+              ptrdiff_t t1, const double *restrict transmat,
+              const double *restrict transmat_t, const double *restrict v_rows,
+              const double *restrict beta_rows, double *restrict post,
+              double *restrict start_counts, double *restrict xi_sums,
+              double *restrict work, hmm_dgemm_t dgemm)
 {
     double *p_rows = work;                          /* HMM_BLOCK x w */
     double *arow = p_rows + HMM_BLOCK * w;          /* w */
@@ -109,7 +115,7 @@ hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t
         /* v_{t+1} for t = hi, hi - 1, ...: consecutive rows from index T-2-hi */
         const double *v_block = v_rows + (n_frames - 2 - hi) * w;
         if (beta_rows == NULL) {   /* beta_t = A v_{t+1} for the block */
-            if (dgemm != NULL && n >= HMM_GEMM_MIN_STATES) {
+            if (dgemm != NULL) {
                 /* column-major: beta(w x nb) = A(w x w) V(w x nb); row-major A is A^T */
                 char tr = 'T', no = 'N';
                 int mm = (int)w, kk = (int)nb;
@@ -140,20 +146,20 @@ hmm_combine_impl(ptrdiff_t n_frames, ptrdiff_t n, const ptrdiff_t w, ptrdiff_t t
             start_counts[i] += post[i];
 }
 
-#define HMM_COMBINE_W(W) hmm_combine_impl(n_frames, n, W, t0, t1, transmat, transmat_t, \
-                                          v_rows, beta_rows, post, start_counts, xi_sums, \
-                                          work, dgemm)
-HMM_MULTIVERSION
-static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
-                        const double *restrict transmat,   /* IN (w, w) padded */
-                        const double *restrict transmat_t, /* IN its transpose */
-                        const double *restrict v_rows,     /* IN hmm_backward_rows */
-                        const double *restrict beta_rows,  /* IN hmm_backward_rows, or NULL */
-                        double *restrict post,             /* IN alpha, OUT gamma (T, N) */
-                        double *restrict start_counts,     /* OUT (N,) accumulated */
-                        double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
-                        double *restrict work,             /* hmm_scaled_work_size(n) */
-                        hmm_dgemm_t dgemm)                 /* or NULL */
+#define HMM_COMBINE_W(W) hmm_combine_w(n_frames, n, W, t0, t1, transmat, transmat_t, \
+                                       v_rows, beta_rows, post, start_counts, xi_sums, \
+                                       work, dgemm)
+HMM_INLINE void hmm_combine_impl(
+    ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
+    const double *restrict transmat,   /* IN (w, w) padded */
+    const double *restrict transmat_t, /* IN its transpose */
+    const double *restrict v_rows,     /* IN hmm_backward_rows */
+    const double *restrict beta_rows,  /* IN hmm_backward_rows, or NULL */
+    double *restrict post,             /* IN alpha, OUT gamma (T, N) */
+    double *restrict start_counts,     /* OUT (N,) accumulated */
+    double *restrict xi_sums,          /* OUT (N, N) accumulated, or NULL */
+    double *restrict work,             /* hmm_scaled_work_size(n) */
+    hmm_dgemm_t dgemm)                 /* for beta and the xi sums, or NULL */
 {
     switch (hmm_stride(n)) {
     case 4: HMM_COMBINE_W(4); return;
@@ -164,16 +170,25 @@ static void hmm_combine(ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t
 }
 #undef HMM_COMBINE_W
 
+HMM_DISPATCH_VOID(hmm_combine,
+                  (ptrdiff_t n_frames, ptrdiff_t n, ptrdiff_t t0, ptrdiff_t t1,
+                   const double *restrict transmat, const double *restrict transmat_t,
+                   const double *restrict v_rows, const double *restrict beta_rows,
+                   double *restrict post, double *restrict start_counts,
+                   double *restrict xi_sums, double *restrict work, hmm_dgemm_t dgemm),
+                  (n_frames, n, t0, t1, transmat, transmat_t, v_rows, beta_rows, post,
+                   start_counts, xi_sums, work, dgemm))
+
 /* ---- The likelihood of one long sequence on two threads: for any m,
  * P(x) = alpha_m . beta_m, so one thread runs the forward pass over frames
  * 0 .. m while the other runs the backward pass over frames T-1 .. m+1. Each
  * gives its vector (scaled, w wide) and returns the log of its scale. */
 
 /* out = alpha_m * exp(-returned value), frames 0 .. m (m >= 1); -inf if impossible. */
-static inline __attribute__((always_inline)) double
-hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdiff_t w,
-                    const double *restrict log_startprob, const double *restrict transmat,
-                    double *restrict out, double *restrict work)
+HMM_INLINE double
+hmm_forward_to_w(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const ptrdiff_t w,
+                 const double *restrict log_startprob, const double *restrict transmat,
+                 double *restrict out, double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -184,12 +199,12 @@ hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const pt
     long exponent = 0;
 
     total = hmm_exp_start(cur, log_startprob, hmm_log_row(frames, 0, n), n, w);
-    if (total == -__builtin_inf())
+    if (total == -INFINITY)
         return total;
     for (ptrdiff_t t = 1; t <= m; t += HMM_BLOCK) {
         const ptrdiff_t nb = m + 1 - t < HMM_BLOCK ? m + 1 - t : HMM_BLOCK;
         if (!hmm_frame_block(frames, t, nb, n, w, b, shift, bptr))
-            return -__builtin_inf();
+            return -INFINITY;
         hmm_add_shifts(shift, nb, &total, &comp);
         exponent += hmm_steps(cur, nxt, transmat, bptr, nb, NULL, n, w);
     }
@@ -198,11 +213,11 @@ hmm_forward_to_impl(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n, const pt
 }
 
 /* out = beta_m * exp(-returned value), frames T-1 .. m+1 (m <= T-2); -inf if impossible. */
-static inline __attribute__((always_inline)) double
-hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
-                     const ptrdiff_t w, const double *restrict transmat_t,
-                     const double *restrict log_endprob, double *restrict out,
-                     double *restrict work)
+HMM_INLINE double
+hmm_backward_to_w(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
+                  const ptrdiff_t w, const double *restrict transmat_t,
+                  const double *restrict log_endprob, double *restrict out,
+                  double *restrict work)
 {
     double *b = work;
     double *shift = work + HMM_BLOCK * w;
@@ -214,13 +229,13 @@ hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, 
     ptrdiff_t k;
 
     total = hmm_exp_start(cur, log_endprob, hmm_log_row(frames, n_frames - 1, n), n, w);
-    if (total == -__builtin_inf())
+    if (total == -INFINITY)
         return total;
     for (ptrdiff_t hi = n_frames - 2; hi >= m + 1; hi -= HMM_BLOCK) {
         const ptrdiff_t lo = hi - HMM_BLOCK + 1 < m + 1 ? m + 1 : hi - HMM_BLOCK + 1;
         const ptrdiff_t nb = hi - lo + 1;
         if (!hmm_frame_block(frames, lo, nb, n, w, b, shift, bptr))
-            return -__builtin_inf();
+            return -INFINITY;
         for (k = 0; k < nb; k++)
             reversed[k] = bptr[nb - 1 - k];
         hmm_add_shifts(shift, nb, &total, &comp);
@@ -230,30 +245,41 @@ hmm_backward_to_impl(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, 
     return (total + comp) + (double)exponent * 0.69314718055994530942;
 }
 
-HMM_MULTIVERSION
-static double hmm_forward_to(const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
-                             const double *restrict log_startprob,
-                             const double *restrict transmat,   /* IN (w, w) padded */
-                             double *restrict out,              /* OUT (w,) */
-                             double *restrict work)             /* hmm_scaled_work_size(n) */
+HMM_INLINE double hmm_forward_to_impl(
+    const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
+    const double *restrict log_startprob,
+    const double *restrict transmat,   /* IN (w, w) padded */
+    double *restrict out,              /* OUT (w,) */
+    double *restrict work)             /* hmm_scaled_work_size(n) */
 {
-#define HMM_TO_W(W) hmm_forward_to_impl(frames, m, n, W, log_startprob, transmat, out, work)
+#define HMM_TO_W(W) hmm_forward_to_w(frames, m, n, W, log_startprob, transmat, out, work)
     HMM_BY_STRIDE(n, HMM_TO_W)
 #undef HMM_TO_W
 }
 
-HMM_MULTIVERSION
-static double hmm_backward_to(const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m,
-                              ptrdiff_t n,
-                              const double *restrict transmat_t,  /* IN (w, w) padded */
-                              const double *restrict log_endprob, /* IN (N,) */
-                              double *restrict out,               /* OUT (w,) */
-                              double *restrict work)              /* hmm_scaled_work_size(n) */
+HMM_DISPATCH(double, hmm_forward_to,
+             (const hmm_frames *frames, ptrdiff_t m, ptrdiff_t n,
+              const double *restrict log_startprob, const double *restrict transmat,
+              double *restrict out, double *restrict work),
+             (frames, m, n, log_startprob, transmat, out, work))
+
+HMM_INLINE double hmm_backward_to_impl(
+    const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
+    const double *restrict transmat_t,  /* IN (w, w) padded */
+    const double *restrict log_endprob, /* IN (N,) */
+    double *restrict out,               /* OUT (w,) */
+    double *restrict work)              /* hmm_scaled_work_size(n) */
 {
-#define HMM_TO_W(W) hmm_backward_to_impl(frames, n_frames, m, n, W, transmat_t, log_endprob, \
-                                         out, work)
+#define HMM_TO_W(W) hmm_backward_to_w(frames, n_frames, m, n, W, transmat_t, log_endprob, \
+                                      out, work)
     HMM_BY_STRIDE(n, HMM_TO_W)
 #undef HMM_TO_W
 }
+
+HMM_DISPATCH(double, hmm_backward_to,
+             (const hmm_frames *frames, ptrdiff_t n_frames, ptrdiff_t m, ptrdiff_t n,
+              const double *restrict transmat_t, const double *restrict log_endprob,
+              double *restrict out, double *restrict work),
+             (frames, n_frames, m, n, transmat_t, log_endprob, out, work))
 
 #endif

@@ -5,9 +5,10 @@
  * is computed with exactly the additions, in the same order, of the NumPy
  * reference, so log-probabilities and paths agree bit for bit.
  *
- * Two implementations with identical results:
- * - an AVX2 one (x86-64 with GCC or clang, chosen at run time when the CPU has
- *   AVX2): for a block of up to 16 destination states, the running maxima and
+ * Two implementations with identical results, picked per call like the other
+ * kernels' builds (see _simd.h):
+ * - an AVX2 one (x86-64 with GCC or clang, when the CPU has AVX2 and FMA):
+ *   for a block of up to 16 destination states, the running maxima and
  *   their indices stay in registers over all source states i; N <= 4 keeps the
  *   whole delta vector in one register and reduces the 4 candidate vectors as
  *   a tree, so a step is about 20 cycles of latency;
@@ -23,16 +24,10 @@
 #ifndef HMM_CORE_VITERBI_KERNELS_H
 #define HMM_CORE_VITERBI_KERNELS_H
 
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "_simd.h"
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define HMM_VIT_AVX2 1
+#if HMM_DISPATCH_AVX2
 #include <immintrin.h>
-#else
-#define HMM_VIT_AVX2 0
 #endif
 
 #define HMM_VIT_STRIP 16
@@ -56,12 +51,12 @@ static void hmm_viterbi_pack(const double *log_a, ptrdiff_t n, double *out)
         double *strip = out + j0 * n;
         for (i = 0; i < n; i++)
             for (k = 0; k < w; k++)
-                strip[i * w + k] = j0 + k < n ? log_a[i * n + j0 + k] : -__builtin_inf();
+                strip[i * w + k] = j0 + k < n ? log_a[i * n + j0 + k] : -INFINITY;
     }
 }
 
 /* Back-pointer rows: element size 1, 2 or 4 (a compile-time constant after inlining). */
-static inline ptrdiff_t hmm_vit_bp_get(const void *bp, ptrdiff_t k, int size)
+HMM_INLINE ptrdiff_t hmm_vit_bp_get(const void *bp, ptrdiff_t k, int size)
 {
     if (size == 1)
         return ((const uint8_t *)bp)[k];
@@ -70,7 +65,7 @@ static inline ptrdiff_t hmm_vit_bp_get(const void *bp, ptrdiff_t k, int size)
     return ((const int32_t *)bp)[k];
 }
 
-static inline void hmm_vit_bp_set(void *bp, ptrdiff_t k, ptrdiff_t v, int size)
+HMM_INLINE void hmm_vit_bp_set(void *bp, ptrdiff_t k, ptrdiff_t v, int size)
 {
     if (size == 1)
         ((uint8_t *)bp)[k] = (uint8_t)v;
@@ -82,11 +77,11 @@ static inline void hmm_vit_bp_set(void *bp, ptrdiff_t k, ptrdiff_t v, int size)
 
 /* Best final state (lowest index on ties) and the traceback; returns the
  * log-probability, or -inf with the path set to -1 when no path is possible. */
-static inline double hmm_vit_finish(const double *delta, const double *log_endprob,
-                                    const void *bp, ptrdiff_t n_frames, ptrdiff_t n,
-                                    ptrdiff_t n_pad, int64_t *path, int size)
+HMM_INLINE double hmm_vit_finish(const double *delta, const double *log_endprob,
+                                 const void *bp, ptrdiff_t n_frames, ptrdiff_t n,
+                                 ptrdiff_t n_pad, int64_t *path, int size)
 {
-    double top = -__builtin_inf();
+    double top = -INFINITY;
     ptrdiff_t arg = -1, j, t;
     for (j = 0; j < n; j++) {
         const double cand = delta[j] + log_endprob[j];
@@ -98,7 +93,7 @@ static inline double hmm_vit_finish(const double *delta, const double *log_endpr
     if (arg < 0) {
         for (t = 0; t < n_frames; t++)
             path[t] = -1;
-        return -__builtin_inf();
+        return -INFINITY;
     }
     path[n_frames - 1] = arg;
     for (t = n_frames - 1; t > 0; t--) {
@@ -110,7 +105,7 @@ static inline double hmm_vit_finish(const double *delta, const double *log_endpr
 
 /* ------------------------------------------------------------ portable */
 
-static inline double hmm_vit_portable(
+HMM_INLINE double hmm_vit_portable(
     const double *restrict log_frameprob, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
@@ -128,13 +123,13 @@ static inline double hmm_vit_portable(
             const ptrdiff_t w = hmm_vit_strip(n_pad, j0);
             const double *restrict strip = log_a + j0 * n;
             for (k = 0; k < w; k++) {
-                best[k] = -__builtin_inf();
+                best[k] = -INFINITY;
                 arg[k] = 0.0;
             }
             for (i = 0; i < n; i++) {
                 const double d = delta[i], f = (double)i;
                 const double *restrict ai = strip + i * w;
-                if (d == -__builtin_inf())
+                if (d == -INFINITY)
                     continue;
                 for (k = 0; k < w; k++) {
                     const double c = d + ai[k];
@@ -156,12 +151,12 @@ static inline double hmm_vit_portable(
 }
 
 /* ------------------------------------------------------------ AVX2 */
-#if HMM_VIT_AVX2
+#if HMM_DISPATCH_AVX2
 
-#define HMM_VIT_TARGET __attribute__((target("avx2,fma"), always_inline))
+#define HMM_VIT_TARGET HMM_AVX2 HMM_INLINE
 
 /* Store 4 back-pointers (indices held as doubles) as 1, 2 or 4-byte integers. */
-static inline HMM_VIT_TARGET void hmm_vit_store4(void *bp, ptrdiff_t k, __m256d idx, int size)
+HMM_VIT_TARGET void hmm_vit_store4(void *bp, ptrdiff_t k, __m256d idx, int size)
 {
     const __m128i q = _mm256_cvttpd_epi32(idx);
     if (size == 4) {
@@ -176,20 +171,20 @@ static inline HMM_VIT_TARGET void hmm_vit_store4(void *bp, ptrdiff_t k, __m256d 
 }
 
 /* Lanes j < n_valid all-ones, others zero (for the last, partial frame vector). */
-static inline HMM_VIT_TARGET __m256i hmm_vit_mask(ptrdiff_t n_valid)
+HMM_VIT_TARGET __m256i hmm_vit_mask(ptrdiff_t n_valid)
 {
     const __m256i lanes = _mm256_setr_epi64x(0, 1, 2, 3);
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n_valid), lanes);
 }
 
 /* N <= 4: delta lives in one register; rows beyond n are -inf. */
-static inline HMM_VIT_TARGET double hmm_vit_avx2_small(
+HMM_VIT_TARGET double hmm_vit_avx2_small(
     const double *restrict log_frameprob, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
     double *restrict work, int64_t *restrict path, ptrdiff_t n, int size)
 {
-    const __m256d ninf = _mm256_set1_pd(-__builtin_inf());
+    const __m256d ninf = _mm256_set1_pd(-INFINITY);
     const __m256i fmask = hmm_vit_mask(n);
     const __m256d a0 = _mm256_loadu_pd(log_a);
     const __m256d a1 = n > 1 ? _mm256_loadu_pd(log_a + 4) : ninf;
@@ -231,11 +226,11 @@ static inline HMM_VIT_TARGET double hmm_vit_avx2_small(
  * sources are split in two halves with their own maxima, merged at the end
  * (the upper half wins only when strictly greater), to halve the latency chain. */
 #define HMM_VIT_BLOCK(NV)                                                               \
-static inline HMM_VIT_TARGET void hmm_vit_block##NV(                                   \
+HMM_VIT_TARGET void hmm_vit_block##NV(                                                  \
     const double *restrict delta, const double *restrict log_a, ptrdiff_t n,             \
     ptrdiff_t n_pad, ptrdiff_t j0, double *restrict out, void *restrict bp_row, int size) \
 {                                                                                        \
-    const __m256d ninf = _mm256_set1_pd(-__builtin_inf());                               \
+    const __m256d ninf = _mm256_set1_pd(-INFINITY);                               \
     __m256d b[NV], x[NV], b2[NV], x2[NV];                                                \
     ptrdiff_t i, k;                                                                      \
     const ptrdiff_t half = (NV <= 2) ? n / 2 : n;                                        \
@@ -283,7 +278,7 @@ HMM_VIT_BLOCK(2)
 HMM_VIT_BLOCK(3)
 HMM_VIT_BLOCK(4)
 
-static inline HMM_VIT_TARGET double hmm_vit_avx2_blocked(
+HMM_VIT_TARGET double hmm_vit_avx2_blocked(
     const double *restrict log_frameprob, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
@@ -298,7 +293,7 @@ static inline HMM_VIT_TARGET double hmm_vit_avx2_blocked(
     for (j = 0; j < n; j++)
         delta[j] = log_startprob[j] + log_frameprob[j];
     for (; j < n_pad; j++)
-        delta[j] = -__builtin_inf();
+        delta[j] = -INFINITY;
     for (t = 1; t < n_frames; t++) {
         const double *restrict frame = log_frameprob + t * n;
         char *bp_row = (char *)bp + t * n_pad * size;
@@ -324,11 +319,10 @@ static inline HMM_VIT_TARGET double hmm_vit_avx2_blocked(
 }
 
 #define HMM_VIT_AVX2_ENTRY(NAME, SIZE)                                                   \
-__attribute__((target("avx2,fma"), noinline))                                            \
-static double NAME(const double *log_frameprob, ptrdiff_t n_frames,                      \
-                   const double *log_startprob, const double *log_a,                     \
-                   const double *log_endprob, void *bp, double *work, int64_t *path,     \
-                   ptrdiff_t n)                                                          \
+HMM_AVX2 HMM_NOINLINE double NAME(const double *log_frameprob, ptrdiff_t n_frames,       \
+                                  const double *log_startprob, const double *log_a,      \
+                                  const double *log_endprob, void *bp, double *work,     \
+                                  int64_t *path, ptrdiff_t n)                            \
 {                                                                                        \
     if (n <= 4)                                                                          \
         return hmm_vit_avx2_small(log_frameprob, n_frames, log_startprob, log_a,         \
@@ -340,9 +334,7 @@ static double NAME(const double *log_frameprob, ptrdiff_t n_frames,             
 HMM_VIT_AVX2_ENTRY(hmm_vit_avx2_1, 1)
 HMM_VIT_AVX2_ENTRY(hmm_vit_avx2_2, 2)
 HMM_VIT_AVX2_ENTRY(hmm_vit_avx2_4, 4)
-
-static inline int hmm_vit_have_avx2(void) { return __builtin_cpu_supports("avx2"); }
-#endif  /* HMM_VIT_AVX2 */
+#endif  /* HMM_DISPATCH_AVX2 */
 
 /* Scratch doubles hmm_viterbi_sequence needs: 3 n_pad. */
 static inline ptrdiff_t hmm_viterbi_work_size(ptrdiff_t n) { return 3 * hmm_vit_padded(n); }
@@ -350,14 +342,14 @@ static inline ptrdiff_t hmm_viterbi_work_size(ptrdiff_t n) { return 3 * hmm_vit_
 /* Viterbi of one sequence.
  *   log_frameprob (n_frames, n); log_a (n, n_pad) padded with -inf;
  *   bp (n_frames, n_pad) scratch of bp_size-byte integers; work (3 n_pad,) scratch;
- *   path (n_frames,) output. use_avx2: from hmm_viterbi_use_avx2(). */
+ *   path (n_frames,) output. simd: 0 runs the portable kernel whatever the CPU. */
 static double hmm_viterbi_sequence(
     const double *log_frameprob, ptrdiff_t n_frames, const double *log_startprob,
     const double *log_a, const double *log_endprob, void *bp, int bp_size, double *work,
-    int64_t *path, ptrdiff_t n, int use_avx2)
+    int64_t *path, ptrdiff_t n, int simd)
 {
-#if HMM_VIT_AVX2
-    if (use_avx2) {
+#if HMM_DISPATCH_AVX2
+    if (simd && hmm_cpu_avx2()) {
         if (bp_size == 1)
             return hmm_vit_avx2_1(log_frameprob, n_frames, log_startprob, log_a,
                                   log_endprob, bp, work, path, n);
@@ -368,7 +360,7 @@ static double hmm_viterbi_sequence(
                               log_endprob, bp, work, path, n);
     }
 #else
-    (void)use_avx2;
+    (void)simd;
 #endif
     if (bp_size == 1)
         return hmm_vit_portable(log_frameprob, n_frames, log_startprob, log_a, log_endprob,
@@ -378,16 +370,6 @@ static double hmm_viterbi_sequence(
                                 bp, work, path, n, 2);
     return hmm_vit_portable(log_frameprob, n_frames, log_startprob, log_a, log_endprob,
                             bp, work, path, n, 4);
-}
-
-/* Whether hmm_viterbi_sequence may take the AVX2 path on this CPU. */
-static inline int hmm_viterbi_use_avx2(void)
-{
-#if HMM_VIT_AVX2
-    return hmm_vit_have_avx2();
-#else
-    return 0;
-#endif
 }
 
 #endif  /* HMM_CORE_VITERBI_KERNELS_H */

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hmm_core.kernels._gaussian import diag_log_density, diag_moments
+from hmm_core.kernels._emissions import diag_log_density, diag_moments
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 17])

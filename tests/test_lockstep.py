@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_scaled import RTOL, _hard_frames, _model, _offsets, _ref_args
 
-from hmm_core.kernels import _scaled
+from hmm_core.kernels import _forward, backend
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.testing import reference
@@ -22,9 +22,9 @@ LENGTHS = np.array([1, 2, 3, 70, 5, 200, 1, 64, 65, 129, 2, 9, 40])
 @pytest.fixture
 def lockstep_always(monkeypatch):
     """The lockstep path for any batch, in groups of 3 rows."""
-    monkeypatch.setattr(_scaled, "LOCKSTEP_MIN_STATES", 1)
-    monkeypatch.setattr(_scaled, "LOCKSTEP_MIN_SEQUENCES", 1)
-    monkeypatch.setattr(_scaled, "LOCKSTEP_GROUP", 3)
+    monkeypatch.setattr(backend, "LOCKSTEP_MIN_STATES", 1)
+    monkeypatch.setattr(backend, "LOCKSTEP_MIN_SEQUENCES", 1)
+    monkeypatch.setattr(backend, "LOCKSTEP_GROUP", 3)
 
 
 def _params(startprob, transmat, endprob):
@@ -48,7 +48,7 @@ def test_matches_exact_reference(lockstep_always, n, end):
     frames = _hard_frames(rng, LENGTHS, n)
     frames[offsets[4] + 2] = -np.inf   # an impossible sequence inside a group
     params = _params(startprob, transmat, endprob)
-    assert _scaled.uses_lockstep(offsets, n)
+    assert backend.uses_lockstep(offsets, n)
 
     log_start, trans, log_end = _ref_args(params)
     ref = reference.estep(log_start, trans, frames, offsets, log_end, exact=True)
@@ -90,11 +90,12 @@ def test_table_frames_match_one_sequence_kernels(n):
     results = {}
     for flag in (False, True):
         ll, ll_post, post = np.empty(n_seq), np.empty(n_seq), np.empty(frames.shape)
-        _scaled.loglik(table, offsets, params.log_startprob, transmat, params.log_endprob,
-                       ll, 2, frames.index, lockstep=flag)
-        _scaled.posteriors(table, offsets, params.log_startprob, transmat,
-                           params.log_endprob, post, ll_post, 2, frames.index,
-                           lockstep=flag)
+        path = "lockstep" if flag else "sequences"
+        groups = backend.lockstep_groups(offsets, n) if flag else None
+        _forward.scaled_loglik(table, offsets, params.log_startprob, transmat, params.log_endprob,
+                       ll, 2, frames.index, path, groups)
+        _forward.scaled_posteriors(table, offsets, params.log_startprob, transmat,
+                           params.log_endprob, post, ll_post, 2, frames.index, path, groups)
         np.testing.assert_allclose(ll, exact, rtol=RTOL)
         np.testing.assert_array_equal(ll, ll_post)
         results[flag] = post
@@ -109,7 +110,7 @@ def test_result_does_not_depend_on_thread_count():
     offsets = _offsets(lengths)
     frames = _hard_frames(rng, lengths, n)
     params = _params(startprob, transmat, endprob)
-    assert _scaled.uses_lockstep(offsets, n)
+    assert backend.uses_lockstep(offsets, n)
     one = params.estep(frames, offsets, n_threads=1)
     two = params.estep(frames, offsets, n_threads=2)
     for key in one:
@@ -121,23 +122,23 @@ def test_result_does_not_depend_on_thread_count():
 def test_groups_sorted_by_length_and_cover_the_batch():
     lengths = np.array([3, 9, 9, 1, 4, 9, 2])
     offsets = _offsets(lengths)
-    order, starts, group_lengths, bounds = _scaled._groups(offsets, 64)
+    order, starts, group_lengths, bounds = backend.lockstep_groups(offsets, 64)
     np.testing.assert_array_equal(order, [1, 2, 5, 4, 0, 6, 3])   # stable
     np.testing.assert_array_equal(group_lengths, lengths[order])
     np.testing.assert_array_equal(starts, offsets[:-1][order])
     assert bounds[0] == 0 and bounds[-1] == lengths.shape[0]
     # two groups at least for 64 sequences, so both cores have work
-    assert _scaled._groups(_offsets(np.ones(64, dtype=int)), 256)[3].shape[0] == 3
+    assert backend.lockstep_groups(_offsets(np.ones(64, dtype=int)), 256)[3].shape[0] == 3
     # about N rows per group, between 32 and 128
-    assert _scaled._groups(_offsets(np.ones(1000, dtype=int)), 256)[3].shape[0] == 9
-    assert _scaled._groups(_offsets(np.ones(1000, dtype=int)), 24)[3].shape[0] == 33
+    assert backend.lockstep_groups(_offsets(np.ones(1000, dtype=int)), 256)[3].shape[0] == 9
+    assert backend.lockstep_groups(_offsets(np.ones(1000, dtype=int)), 24)[3].shape[0] == 33
 
 
 def test_used_for_batches_of_large_models_only():
     offsets = _offsets(np.full(8, 10))
-    assert _scaled.uses_lockstep(offsets, _scaled.LOCKSTEP_MIN_STATES)
-    assert not _scaled.uses_lockstep(offsets, _scaled.LOCKSTEP_MIN_STATES - 1)
-    assert not _scaled.uses_lockstep(offsets[:-1], 256)
+    assert backend.uses_lockstep(offsets, backend.LOCKSTEP_MIN_STATES)
+    assert not backend.uses_lockstep(offsets, backend.LOCKSTEP_MIN_STATES - 1)
+    assert not backend.uses_lockstep(offsets[:-1], 256)
 
 
 def test_long_sequences_in_a_group_do_not_underflow(lockstep_always):

@@ -11,7 +11,7 @@ becomes the only explanation of the data, and a 10^6-step sequence.
 import numpy as np
 import pytest
 
-from hmm_core.kernels import _scaled
+from hmm_core.kernels import _forward, backend
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.testing import reference
@@ -196,9 +196,9 @@ def test_kernel_refuses_what_it_cannot_do_exactly():
     zero = np.array([[1.0, 0.0], [0.5, 0.5]])
     out = np.empty(1)
     with pytest.raises(ValueError, match="every transition >= 1e-100"):
-        _scaled.loglik(frames, offsets, np.log([0.5, 0.5]), zero, np.zeros(2), out, 1)
+        _forward.scaled_loglik(frames, offsets, np.log([0.5, 0.5]), zero, np.zeros(2), out, 1)
     with pytest.raises(ValueError, match="offsets"):
-        _scaled.loglik(frames, np.array([0, 5], dtype=np.int64), np.log([0.5, 0.5]),
+        _forward.scaled_loglik(frames, np.array([0, 5], dtype=np.int64), np.log([0.5, 0.5]),
                        np.full((2, 2), 0.5), np.zeros(2), out, 1)
     assert not ChainParams([0.5, 0.5], zero).scaled
     assert not ChainParams([0.5, 0.5], [[1 - 1e-120, 1e-120], [0.5, 0.5]]).scaled
@@ -236,7 +236,7 @@ def test_frame_table_matches_dense_frames():
     np.testing.assert_allclose(model.score_sequences(X, lengths), exact, rtol=RTOL)
     out = np.empty(1)
     with pytest.raises(ValueError, match="index must lie in"):
-        _scaled.loglik(frames.table, np.array([0, 2], dtype=np.int64), chain.log_startprob,
+        _forward.scaled_loglik(frames.table, np.array([0, 2], dtype=np.int64), chain.log_startprob,
                        chain.transmat, chain.log_endprob, out, 1,
                        np.array([0, 99], dtype=np.int64))
 
@@ -264,7 +264,7 @@ def test_lone_long_sequence_on_two_threads(n, length):
     rng = np.random.default_rng(n + length)
     startprob, transmat, endprob = _model(rng, n, end=True, zero_start=True)
     offsets = _offsets([length])
-    assert _scaled.uses_split(offsets, n, 2) and not _scaled.uses_split(offsets, n, 1)
+    assert backend.uses_split(offsets, n, 2) and not backend.uses_split(offsets, n, 1)
     frames = _hard_frames(rng, [length], n)
     scaled, _ = _both(startprob, transmat, endprob)
     log_start, trans, log_end = _ref_args(scaled)

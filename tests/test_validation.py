@@ -149,8 +149,8 @@ def test_kernels_refuse_out_of_bounds_offsets():
             _viterbi.viterbi(lf, offsets, LS, lt, np.zeros(2), np.empty(n_seq),
                              np.empty(3, dtype=np.int64), 1)
         with pytest.raises(ValueError, match=match):
-            _baumwelch.posteriors(lf, offsets, LS, A, lt, np.zeros(2), np.empty_like(lf),
-                                  np.empty(n_seq), 1)
+            _forward.posteriors(lf, offsets, LS, A, lt, np.zeros(2), np.empty_like(lf),
+                                np.empty(n_seq), 1)
     offsets = np.array([0, 3], dtype=np.int64)
     with pytest.raises(ValueError, match="log_startprob must have length 2"):
         _forward.forward_loglik(lf, offsets, LS[:1], A, lt, np.zeros(2), out, 1)

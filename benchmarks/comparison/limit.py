@@ -18,7 +18,7 @@ MACHINE_TARGET_PCT = 50.0
 
 
 def compiled_dgemv_loop():
-    """``hmm_core.kernels._forward._dgemv_loop(a, x, n_steps)`` if the package has it, else None.
+    """``hmm_core.kernels._yardstick.dgemv_loop(a, x, n_steps)`` if the package has it, else None.
 
     Expected contract: ``a`` C-contiguous float64 (N, N), ``x`` float64 (N,);
     ``n_steps`` times ``x <- x @ a`` (one BLAS ``dgemv`` per step through
@@ -26,10 +26,10 @@ def compiled_dgemv_loop():
     left in ``x``.
     """
     try:
-        from hmm_core.kernels import _forward
+        from hmm_core.kernels import _yardstick
     except ImportError:  # pragma: no cover
         return None
-    return getattr(_forward, "_dgemv_loop", None)
+    return getattr(_yardstick, "dgemv_loop", None)
 
 
 def _one_blas_thread():
@@ -57,7 +57,7 @@ def dgemv_rate(transmat, n_steps, quick=False):
             x = np.full(n, 1.0 / n)
             times, _, _ = measure(lambda: compiled(A, x, n_steps), quick=quick)
             rate = n_steps * n * n / statistics.median(times)
-            return {"method": "hmm_core.kernels._forward._dgemv_loop", "cells_per_s": rate,
+            return {"method": "hmm_core.kernels._yardstick.dgemv_loop", "cells_per_s": rate,
                     "fair": True, "steps": n_steps}
         steps = int(min(n_steps, max(2_000, 4e8 // (n * n))))
         x0 = np.full(n, 1.0 / n)

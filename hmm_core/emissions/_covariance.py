@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_solve, lapack
 
-from hmm_core.kernels._gaussian import diag_log_density, diag_moments
+from hmm_core.kernels._emissions import diag_log_density, diag_moments
 from hmm_core.kernels.config import effective_n_threads
 from hmm_core.kernels.validation import as_float_array
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
-from hmm_core.kernels._scaled import group_sum
+from hmm_core.kernels._emissions import group_sum
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.kernels.validation import as_float_array, log
 

@@ -7,34 +7,19 @@ once per parameter change rather than once per call.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-
 import numpy as np
 
-from hmm_core.kernels import _baumwelch, _forward, _scaled, _sparse, _viterbi
-from hmm_core.kernels.config import effective_n_threads
+from hmm_core.kernels import _baumwelch, _forward, _viterbi, backend
 from hmm_core.kernels.frames import dense, split
+from hmm_core.kernels.sparse import SparseTransitions
 from hmm_core.kernels.validation import (
     check_endprob,
-    check_log_frameprob,
     check_probability_vector,
     check_transmat,
     log,
 )
 
-# Below this many multiply-adds (frames x N^2) a call runs on one thread:
-# waking a second thread costs more than it saves.
-_PARALLEL_MIN_WORK = 200_000
-
-# The sparse kernels pay an indirect load per transition; below this share of
-# allowed transitions (and from this many states) they beat the dense ones.
-_SPARSE_MAX_DENSITY = 0.2
-_SPARSE_MIN_STATES = 32
-
-# Memory allowed for per-chunk E-step accumulators (bytes).
-_CHUNK_BUDGET = 64 * 2**20
-_MAX_CHUNKS = 64
+__all__ = ["ChainParams"]
 
 
 class ChainParams:
@@ -59,9 +44,10 @@ class ChainParams:
     Notes
     -----
     Dense chains whose every transition is at least 1e-100 run in the scaled
-    linear domain (``_scaled``; exact, see ``src/_scaled.h``); other dense
-    chains run in log space (``_forward``, ``_baumwelch``). ``scaled`` and
-    ``sparse`` record the choice.
+    linear domain (exact, see ``src/_scaled.h``); other dense chains run in
+    log space. ``scaled`` and ``sparse`` record the choice
+    (:func:`~hmm_core.kernels.backend.chain_domain`); the path and thread
+    count of each call come from :mod:`~hmm_core.kernels.backend` too.
     """
 
     def __init__(self, startprob, transmat, endprob=None, n_components=None, suffix="",
@@ -80,17 +66,8 @@ class ChainParams:
         self._set_sparse(sparse)
 
     def _set_sparse(self, sparse):
-        if sparse not in (None, True, False):
-            raise ValueError(f"sparse must be True, False or None, got {sparse!r}")
-        n = self.n_components
-        if sparse is None:
-            density = np.count_nonzero(self.transmat) / (n * n)
-            sparse = n >= _SPARSE_MIN_STATES and density <= _SPARSE_MAX_DENSITY
-        self.sparse = _sparse.SparseTransitions(self.transmat) if sparse else None
-        # Dense matrices with no vanishing transition run in the scaled linear
-        # domain (exact there, see src/_scaled.h); the rest in log space.
-        self.scaled = self.sparse is None and bool(
-            np.all(self.transmat >= _scaled.MIN_TRANSITION))
+        sparse, self.scaled = backend.chain_domain(self.transmat, sparse)
+        self.sparse = SparseTransitions(self.transmat) if sparse else None
 
     @classmethod
     def from_logs(cls, log_startprob, transmat, log_endprob=None, sparse=None):
@@ -110,6 +87,9 @@ class ChainParams:
         self._set_sparse(sparse)
         return self
 
+    def _threads(self, n_threads, offsets):
+        return backend.threads(n_threads, offsets, self.n_components)
+
     # Kernel calls: ``log_frameprob`` is (T_total, N) float64 C-contiguous, or a
     # FrameTable (rows of a table, which the scaled kernels read directly);
     # ``offsets`` is int64. Both are already validated.
@@ -119,22 +99,20 @@ class ChainParams:
         out = np.empty(offsets.shape[0] - 1)
         if self.scaled:
             table, index = split(log_frameprob)
-            limit = (_blas_limit(self.n_components)
-                     if _scaled.uses_lockstep(offsets, self.n_components)
-                     else contextlib.nullcontext())
-            with limit:
-                _scaled.loglik(table, offsets, self.log_startprob, self.transmat,
-                               self.log_endprob, out,
-                               _scaled_threads(n_threads, offsets, self.n_components), index)
+            plan = backend.scaled_plan(offsets, self.n_components, n_threads)
+            with backend.blas_limit(self.n_components, plan.path == "lockstep"):
+                _forward.scaled_loglik(table, offsets, self.log_startprob, self.transmat,
+                                       self.log_endprob, out, plan.n_threads, index,
+                                       plan.path, plan.groups)
             return out
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
-            self.sparse.loglik(log_frameprob, offsets, self.log_startprob, self.log_endprob,
-                               out, _threads(n_threads, offsets, self.n_components))
+            _forward.sparse_loglik(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                   self.log_endprob, out, self._threads(n_threads, offsets))
             return out
         _forward.forward_loglik(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, out, _threads(n_threads, offsets, self.n_components),
+            self.log_endprob, out, self._threads(n_threads, offsets),
         )
         return out
 
@@ -145,7 +123,7 @@ class ChainParams:
         log_alpha = np.empty_like(log_frameprob)
         _forward.forward_lattice(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, log_alpha, out, _threads(n_threads, offsets, self.n_components),
+            self.log_endprob, log_alpha, out, self._threads(n_threads, offsets),
         )
         return out, log_alpha
 
@@ -155,7 +133,7 @@ class ChainParams:
         log_beta = np.empty_like(log_frameprob)
         _forward.backward_lattice(
             log_frameprob, offsets, np.ascontiguousarray(self.transmat.T), self.log_transmat,
-            self.log_endprob, log_beta, _threads(n_threads, offsets, self.n_components),
+            self.log_endprob, log_beta, self._threads(n_threads, offsets),
         )
         return log_beta
 
@@ -165,21 +143,21 @@ class ChainParams:
         post = np.empty(log_frameprob.shape)
         if self.scaled:
             table, index = split(log_frameprob)
-            with _blas_limit(self.n_components):
-                _scaled.posteriors(table, offsets, self.log_startprob, self.transmat,
-                                   self.log_endprob, post, out,
-                                   _scaled_threads(n_threads, offsets, self.n_components),
-                                   index)
+            plan = backend.scaled_plan(offsets, self.n_components, n_threads)
+            with backend.blas_limit(self.n_components):
+                _forward.scaled_posteriors(table, offsets, self.log_startprob, self.transmat,
+                                           self.log_endprob, post, out, plan.n_threads, index,
+                                           plan.path, plan.groups, plan.gemm)
             return out, post
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
-            self.sparse.posteriors(log_frameprob, offsets, self.log_startprob,
-                                   self.log_endprob, post, out,
-                                   _threads(n_threads, offsets, self.n_components))
+            _forward.sparse_posteriors(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                       self.log_endprob, post, out,
+                                       self._threads(n_threads, offsets))
             return out, post
-        _baumwelch.posteriors(
+        _forward.posteriors(
             log_frameprob, offsets, self.log_startprob, self.transmat, self.log_transmat,
-            self.log_endprob, post, out, _threads(n_threads, offsets, self.n_components),
+            self.log_endprob, post, out, self._threads(n_threads, offsets),
         )
         return out, post
 
@@ -189,12 +167,13 @@ class ChainParams:
         logprob = np.empty(offsets.shape[0] - 1)
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
         if self.sparse is not None:
-            self.sparse.viterbi(log_frameprob, offsets, self.log_startprob, self.log_endprob,
-                                logprob, path, _threads(n_threads, offsets, self.n_components))
+            _viterbi.sparse_viterbi(log_frameprob, offsets, self.log_startprob, self.sparse,
+                                    self.log_endprob, logprob, path,
+                                    self._threads(n_threads, offsets))
             return logprob, path
         _viterbi.viterbi(
             log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
-            logprob, path, _threads(n_threads, offsets, self.n_components),
+            logprob, path, self._threads(n_threads, offsets),
         )
         return logprob, path
 
@@ -216,21 +195,21 @@ class ChainParams:
 
     def _estep(self, log_frameprob, offsets, n_threads=None):
         n = self.n_components
-        chunks = make_chunks(offsets, n)
+        chunks = backend.make_chunks(offsets, n)
         n_chunks = chunks.shape[0] - 1
         loglik = np.empty(offsets.shape[0] - 1)
         post = np.empty(log_frameprob.shape)
         start = np.empty((n_chunks, n))
         end = np.empty((n_chunks, n))
-        threads = _threads(n_threads, chunks, self.n_components, offsets[-1])
         if self.scaled:
-            threads = max(threads, _scaled_threads(n_threads, offsets, n))
+            plan = backend.scaled_plan(offsets, n, n_threads, chunks)
             trans = np.empty((n_chunks, n, n))
             table, index = split(log_frameprob)
-            with _blas_limit(n):
-                _scaled.estep(table, offsets, chunks, self.log_startprob, self.transmat,
-                              self.log_endprob, post, loglik, start, trans, end, threads,
-                              index)
+            with backend.blas_limit(n):
+                _baumwelch.scaled_estep(table, offsets, chunks, self.log_startprob,
+                                        self.transmat, self.log_endprob, post, loglik, start,
+                                        trans, end, plan.n_threads, index, plan.path,
+                                        plan.groups, plan.gemm)
             return {
                 "loglik": loglik,
                 "posteriors": post,
@@ -238,11 +217,13 @@ class ChainParams:
                 "trans_counts": self.transmat * trans.sum(axis=0),
                 "end_counts": end.sum(axis=0),
             }
+        threads = backend.threads(n_threads, chunks, n, offsets[-1])
         log_frameprob = dense(log_frameprob)
         if self.sparse is not None:
             trans = np.empty((n_chunks, self.sparse.nnz))
-            self.sparse.estep(log_frameprob, offsets, chunks, self.log_startprob,
-                              self.log_endprob, post, loglik, start, trans, end, threads)
+            _baumwelch.sparse_estep(log_frameprob, offsets, chunks, self.log_startprob,
+                                    self.sparse, self.log_endprob, post, loglik, start, trans,
+                                    end, threads)
             return {
                 "loglik": loglik,
                 "posteriors": post,
@@ -275,63 +256,3 @@ class ChainParams:
         total = np.add.reduceat(frame_terms + trans_terms, starts)
         return total + self.log_endprob[path[offsets[1:] - 1]]
 
-
-def _blas_limit(n_components):
-    """One BLAS thread while the kernels call ``dgemm`` from their own loop
-    (the E-step's transition sums, and every step of the lockstep path).
-
-    The products are small (N x N x 64): a threaded BLAS spends more on waking
-    its threads than it saves (4.5 s against 1.2 s for a 20,000-step E-step at
-    N = 256 here), and inside our parallel loop it would oversubscribe.
-    """
-    if n_components < _scaled.GEMM_MIN_STATES or _blas_controller() is None:
-        return contextlib.nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return None
-    return ThreadpoolController()
-
-
-def _threads(n_threads, bounds, n_components, n_frames=None):
-    """Threads worth using for ``len(bounds) - 1`` independent units of work."""
-    wanted = effective_n_threads(n_threads)
-    n_units = bounds.shape[0] - 1
-    n_frames = bounds[-1] if n_frames is None else n_frames
-    if n_units < 2 or n_frames * n_components * n_components < _PARALLEL_MIN_WORK:
-        return 1
-    return max(1, min(wanted, n_units))
-
-
-def _scaled_threads(n_threads, offsets, n_components):
-    """Threads for the scaled kernels: a lone long sequence runs its forward
-    and backward passes at once on two (see ``_split.h``)."""
-    wanted = effective_n_threads(n_threads)
-    if _scaled.uses_split(offsets, n_components, wanted):
-        return min(2, wanted)
-    return _threads(n_threads, offsets, n_components)
-
-
-def make_chunks(offsets: np.ndarray, n_components: int) -> np.ndarray:
-    """Split sequences into E-step chunks of roughly equal frame counts.
-
-    The split depends only on the lengths and the number of states, never on
-    the thread count, so the summed statistics are the same for any thread count.
-    """
-    n_seq = offsets.shape[0] - 1
-    per_chunk_bytes = 8 * n_components * (n_components + 2)
-    n_chunks = int(min(n_seq, _MAX_CHUNKS, max(1, _CHUNK_BUDGET // per_chunk_bytes)))
-    targets = np.linspace(0, offsets[-1], n_chunks + 1)[1:-1]
-    bounds = np.searchsorted(offsets, targets, side="left")
-    bounds = np.unique(np.concatenate(([0], bounds, [n_seq])).astype(np.int64))
-    return np.ascontiguousarray(bounds[(bounds >= 0) & (bounds <= n_seq)])
-
-
-def check_frames(log_frameprob, n_components: int):
-    """Validate a user-supplied (T, N) emission log-likelihood matrix."""
-    return check_log_frameprob(log_frameprob, n_components)

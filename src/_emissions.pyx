@@ -1,4 +1,9 @@
-"""Diagonal-covariance Gaussian log-densities and moments, looping over frames.
+"""Emission kernels: frame log-likelihoods and the statistics of the M-step.
+
+Diagonal-covariance Gaussian log-densities and moments, looping over frames
+(``diag_log_density``, ``diag_moments``; loops in ``_gaussian.h``), and the
+emission counts of categorical frames given as rows of a table
+(``group_sum``).
 
 ``(X @ ...)`` matrix products lose to these loops for the usual shapes (many
 frames, few features, few states): they make several (T, d) and (T, N)
@@ -12,6 +17,7 @@ import numpy as np
 
 from cython.parallel cimport prange
 from libc.math cimport M_PI, log
+from libc.stdint cimport int64_t
 
 from _checks cimport check_length
 
@@ -153,3 +159,25 @@ def diag_moments(
     np.asarray(count)[...] = counts[:, :n].T
     np.asarray(mean)[...] = np.asarray(mean_t)[:, :n].T
     np.asarray(scatter)[...] = np.asarray(part).sum(axis=0)[0, :, :n].T
+
+
+def group_sum(
+    const double[:, ::1] posteriors,      # IN (T, N)
+    const int64_t[::1] index,             # IN (T,) table row of each frame
+    double[:, ::1] out,                   # OUT (K, N) accumulated: out[index[t]] += posteriors[t]
+):
+    """Sum posterior rows by table row (the emission counts of a FrameTable)."""
+    cdef Py_ssize_t n_frames = index.shape[0], n = posteriors.shape[1]
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t t, j, row
+    if posteriors.shape[0] != n_frames:
+        raise ValueError(f"posteriors must have {n_frames} rows, got {posteriors.shape[0]}")
+    check_length(out.shape[1], n, "out columns")
+    for t in range(n_frames):
+        if index[t] < 0 or index[t] >= n_rows:
+            raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+    with nogil:
+        for t in range(n_frames):
+            row = index[t]
+            for j in range(n):
+                out[row, j] += posteriors[t, j]

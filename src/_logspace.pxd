@@ -1,4 +1,5 @@
-# One time step of each recursion, shared by the kernels.
+# The log-space recursions of one sequence, shared by the kernels of _forward
+# and _baumwelch: one time step of each, and the forward-backward pass.
 #
 # State vectors are kept in log space *relative to their maximum* (the largest
 # entry is 0) and the shifts are returned to the caller, who sums them. Relative
@@ -15,14 +16,13 @@
 # Matrices are row-major, N x N, passed as raw pointers so that the inner loops
 # are contiguous and vectorise.
 
-from libc.math cimport exp, log, INFINITY
+from libc.math cimport INFINITY, exp, log
+from libc.string cimport memcpy, memset
 
 cdef extern from "_simd.h" nogil:
     void hmm_vecmat(const double* x, const double* a, double* out, Py_ssize_t n)
     void hmm_outer_acc(const double* x, const double* a, const double* y, double scale,
                        double* acc, Py_ssize_t n)
-    void hmm_maxplus(const double* delta, const double* log_a, double* best, double* arg,
-                     Py_ssize_t n)
     void hmm_exp_sub(const double* x, double shift, double* out, Py_ssize_t n)
     void hmm_log(const double* x, double* out, Py_ssize_t n)
 
@@ -217,3 +217,112 @@ cdef inline double forward_sequence(
         if scale == -INFINITY:
             return -INFINITY
     return scale + logsumexp_strided(rel_alpha + (n_frames - 1) * n, log_endprob, n, 1)
+
+
+# A step whose expected transitions sum, in the shifted domain, to less than
+# this may have lost terms to underflow: it is summed exactly instead.
+cdef inline double MIN_XI_TOTAL() noexcept nogil:
+    return 1e-250
+
+
+cdef inline double forward_backward_one(
+    const double* log_frameprob,    # IN (T, N)
+    Py_ssize_t n_frames,
+    const double* log_startprob,    # IN (N,)
+    const double* transmat,         # IN (N, N)
+    const double* transmat_t,       # IN (N, N) transposed
+    const double* log_transmat,     # IN (N, N)
+    const double* log_endprob,      # IN (N,)
+    double* posteriors,             # OUT (T, N); holds relative log alpha during the pass
+    double* work,                   # (6 N,) scratch
+    double* start_counts,           # OUT (N,) accumulated, or NULL
+    double* trans_counts,           # OUT (N, N) accumulated, or NULL
+    double* end_counts,             # OUT (N,) accumulated, or NULL
+    bint zeros_exact,               # IN zeros_are_exact(transmat)
+    Py_ssize_t n,
+) noexcept nogil:
+    """Posteriors of one sequence (and, optionally, its expected counts).
+
+    Each frame's posteriors and each step's expected transitions are
+    normalised to sum to one, which in exact arithmetic they do; the shared
+    scale factors then never enter, so precision does not decay with length.
+    """
+    cdef double* rel_beta = work
+    cdef double* rel_beta_prev = work + n
+    cdef double* v = work + 2 * n
+    cdef double* q = work + 3 * n
+    cdef double* sums = work + 4 * n
+    cdef double* p = work + 5 * n
+    cdef double* tmp
+    cdef double* row
+    cdef const double* rel_alpha
+    cdef double loglik, total
+    cdef Py_ssize_t t, i
+    cdef bint accumulate = trans_counts != NULL
+
+    loglik = forward_sequence(log_frameprob, n_frames, log_startprob, transmat,
+                              log_transmat, log_endprob, posteriors, sums, zeros_exact, n)
+    if loglik == -INFINITY:
+        # Impossible under the model: no posterior mass, nothing to count.
+        memset(posteriors, 0, n_frames * n * sizeof(double))
+        return loglik
+
+    memcpy(rel_beta, log_endprob, n * sizeof(double))
+    shift_to_max(rel_beta, n)
+    row = posteriors + (n_frames - 1) * n
+    normalize_exp(row, rel_beta, row, n)
+    if accumulate:
+        for i in range(n):
+            end_counts[i] += row[i]
+
+    for t in range(n_frames - 2, -1, -1):
+        # rel_beta holds beta_{t+1}; compute beta_t into rel_beta_prev.
+        backward_step(rel_beta, log_frameprob + (t + 1) * n, transmat_t, log_transmat,
+                      rel_beta_prev, v, q, sums, zeros_exact, n)
+        rel_alpha = posteriors + t * n
+        if accumulate:
+            # xi_t(i, j) = p_i A_ij q_j / sum_i p_i (A q)_i with p = exp(rel_alpha).
+            hmm_exp_sub(rel_alpha, 0.0, p, n)
+            total = 0.0
+            for i in range(n):
+                total += p[i] * sums[i]
+            if total >= MIN_XI_TOTAL():
+                hmm_outer_acc(p, transmat, q, 1.0 / total, trans_counts, n)
+            else:
+                exact_xi_step(rel_alpha, log_transmat, v, trans_counts, n)
+        row = posteriors + t * n
+        normalize_exp(row, rel_beta_prev, row, n)
+        tmp = rel_beta
+        rel_beta = rel_beta_prev
+        rel_beta_prev = tmp
+
+    if accumulate:
+        for i in range(n):
+            start_counts[i] += posteriors[i]
+    return loglik
+
+
+cdef inline void exact_xi_step(
+    const double* rel_alpha,        # IN (N,)
+    const double* log_transmat,     # IN (N, N)
+    const double* v,                # IN (N,) log_frameprob_{t+1} + rel_beta_{t+1}
+    double* trans_counts,           # OUT (N, N) accumulated
+    Py_ssize_t n,
+) noexcept nogil:
+    """One step's expected transitions with N^2 exp (rare underflow fallback)."""
+    cdef Py_ssize_t i, j
+    cdef double top = -INFINITY, total = 0.0, x
+    for i in range(n):
+        for j in range(n):
+            x = rel_alpha[i] + log_transmat[i * n + j] + v[j]
+            if x > top:
+                top = x
+    if top == -INFINITY:
+        return
+    for i in range(n):
+        for j in range(n):
+            total += exp(rel_alpha[i] + log_transmat[i * n + j] + v[j] - top)
+    for i in range(n):
+        for j in range(n):
+            trans_counts[i * n + j] += exp(
+                rel_alpha[i] + log_transmat[i * n + j] + v[j] - top) / total

@@ -17,3 +17,8 @@ def diag_moments(
     n_threads: int = ...,
     center: NDArray[np.float64] | None = ...,
 ) -> None: ...
+def group_sum(
+    posteriors: NDArray[np.float64],
+    index: NDArray[np.int64],
+    out: NDArray[np.float64],
+) -> None: ...
