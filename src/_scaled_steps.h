@@ -400,6 +400,14 @@ HMM_INLINE void hmm_add_shifts(const double *shift, ptrdiff_t nb, double *total,
     for (ptrdiff_t k = 0; k < nb; k++)
         block_sum += shift[k];
     const double sum = *total + block_sum;
+    if (!isfinite(sum)) {
+        /* The log-likelihood left the range of doubles (frames such as -DBL_MAX, a
+         * common way to write log 0): it is -inf or +inf, and the compensation of
+         * infinite terms would only turn it into NaN. */
+        *comp = 0.0;
+        *total = sum;
+        return;
+    }
     *comp += fabs(*total) >= fabs(block_sum) ? (*total - sum) + block_sum
                                              : (block_sum - sum) + *total;
     *total = sum;
