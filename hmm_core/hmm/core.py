@@ -16,18 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.estimator import Estimator, format_array
-from hmm_core.estimator.constraints import Check, Integer, Letters, OneOf
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.hmm._docs import SHARED_PARAMETERS
+from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["EmissionSetting", "emission_attribute"]
-
-DECODERS = ("viterbi", "map")
-TRAININGS = ("baum-welch", "viterbi")
 
 
 def _fingerprint(obj, parts, fitted_only, depth=0):
@@ -115,14 +112,6 @@ class EmissionSetting:
         setattr(model._get_emission(), self.name, value)
 
 
-def _ties_rule(check):
-    def rule(value, name, owner):
-        if value is not None:
-            check(value, owner.n_components)
-        return value
-    return Check(rule)
-
-
 def _summary_lines(model) -> list:
     """Lines of ``str(model)``: settings, fit, then every parameter array."""
     lines = [repr(model)]
@@ -170,17 +159,7 @@ class HMMCore(Estimator, abstract=True):
     emission_ties = None
     transmat_ties = None
 
-    _parameter_constraints = {
-        "n_components": Integer(1),
-        "algorithm": OneOf(*DECODERS),
-        "n_iter": Integer(0),
-        "n_init": Integer(1),
-        "params": Letters(),
-        "init_params": Letters(),
-        "training": OneOf(*TRAININGS),
-        "emission_ties": _ties_rule(_topology.check_emission_ties),
-        "transmat_ties": _ties_rule(_topology.check_transmat_ties),
-    }
+    _parameter_constraints = CHAIN_RULES
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.estimator.constraints import OneOf
 from hmm_core.functional.kbest import kbest_paths
-from hmm_core.hmm.core import DECODERS, HMMCore
+from hmm_core.hmm._settings import DECODERS
+from hmm_core.hmm.core import HMMCore
 from hmm_core.structure import topology as _topology
 
 __all__: list[str] = []  # building blocks of BaseHMM and HigherOrderHMM
+
+_ALGORITHM = OneOf(*DECODERS)
 
 
 class Queries:
@@ -139,10 +143,9 @@ class Inference(Queries, HMMCore, abstract=True):
         path : ndarray of int64, shape (n_samples,)
             -1 for frames of an impossible sequence.
         """
-        algorithm = self.algorithm if algorithm is None else algorithm
-        if algorithm not in DECODERS:
-            raise ValueError(f"algorithm must be one of {DECODERS}, got {algorithm!r}")
         chain, X, offsets, frames = self._prepare(X, lengths)
+        algorithm = self.algorithm if algorithm is None else _ALGORITHM(algorithm, "algorithm",
+                                                                        self)
         if algorithm == "viterbi":
             return chain.viterbi(frames, offsets, self.n_threads)
         loglik, post = chain.posteriors(frames, offsets, self.n_threads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmm_core.emissions.gaussian import GaussianEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["GaussianHMM"]
 
@@ -75,6 +76,7 @@ class GaussianHMM(BaseHMM):
     """
 
     _emission_class = GaussianEmission
+    _parameter_constraints = model_rules(GaussianEmission)
     _emission_letters = "mc"
 
     covariance_type = EmissionSetting()

@@ -6,6 +6,7 @@ import numpy as np
 
 from hmm_core.emissions.gmm import GMMEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["GMMHMM"]
 
@@ -69,6 +70,7 @@ class GMMHMM(BaseHMM):
     """
 
     _emission_class = GMMEmission
+    _parameter_constraints = model_rules(GMMEmission)
     _emission_letters = "mcw"
 
     n_mix = EmissionSetting()

