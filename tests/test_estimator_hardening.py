@@ -7,6 +7,8 @@ allocating; lengths and symbols are checked in their own dtype.
 """
 
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,51 @@ def test_settings_changed_after_fitting_are_checked_when_used():
     with pytest.raises(InvalidParameterError, match="algorithm must be one of"):
         CategoricalHMM(2, random_state=0).fit(SYMBOLS).decode(SYMBOLS,
                                                                algorithm=np.array(["map"]))
+
+
+# -------------------------------------------------------------------- caches
+def _fresh_copy(model):
+    """A newly constructed model given the fitted parameters of ``model``."""
+    fresh = type(model)(**model.get_params(deep=False))
+    fresh.startprob_, fresh.transmat_ = model.startprob_.copy(), model.transmat_.copy()
+    if getattr(model, "endprob_", None) is not None:
+        fresh.endprob_ = model.endprob_.copy()
+    names = {CategoricalHMM: ["emissionprob_"], MultinomialHMM: ["emissionprob_"],
+             PoissonHMM: ["lambdas_"], GaussianHMM: ["means_", "_covars_"],
+             GMMHMM: ["weights_", "means_", "covars_"]}[type(model)]
+    for name in names:
+        setattr(fresh, name, copy.deepcopy(getattr(model, name)))
+    return fresh
+
+
+@pytest.mark.parametrize("end_state", [False, True])
+@pytest.mark.parametrize("make,X", MODELS[:5], ids=lambda m: getattr(m, "__name__", ""))
+def test_scores_after_restarts_are_those_of_the_fitted_parameters(make, X, end_state):
+    model = make(2, n_init=3, end_state=end_state, random_state=0, n_iter=5).fit(X)
+    fresh = _fresh_copy(model)
+    for data in (X, X[:7]):
+        assert model.score(data) == fresh.score(data)
+        np.testing.assert_array_equal(model.predict_proba(data), fresh.predict_proba(data))
+        np.testing.assert_array_equal(model.predict(data), fresh.predict(data))
+
+
+def test_new_blocks_with_equal_values_are_validated_again():
+    blocks = [(0, CategoricalEmission(n_features=3)), ([1], PoissonEmission())]
+    model = IndependentHMM(blocks, n_components=2, random_state=0).fit(MIXED)
+    expected = model.score(MIXED)
+    first = CategoricalEmission(n_features=3)
+    first.emissionprob_ = model.emissions_[0].emissionprob_.copy()
+    second = PoissonEmission()
+    second.lambdas_, second.n_features = model.emissions_[1].lambdas_.copy(), 1
+    model.blocks = [(0, first), ([1], second)]  # same values, never validated
+    assert model.score(MIXED) == expected
+
+
+def test_a_refit_follows_a_changed_end_state():
+    model = CategoricalHMM(2, end_state=True, random_state=0).fit(SYMBOLS)
+    assert model.endprob_ is not None
+    model.set_params(end_state=False).fit(SYMBOLS)
+    assert model.endprob_ is None
+    np.testing.assert_allclose(model.transmat_.sum(axis=1), 1.0)
+    model.set_params(end_state=True, n_init=2).fit(SYMBOLS)
+    np.testing.assert_allclose(model.transmat_.sum(axis=1) + model.endprob_, 1.0)

@@ -155,6 +155,9 @@ class Training(HMMCore, abstract=True):
                 self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
             if missing_t:
                 self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
+                # 't' covers the end probabilities: ``end_state`` says whether
+                # there are any (an earlier fit's must not outlive the setting).
+                self.endprob_ = None
                 if self.end_state:
                     self.endprob_ = np.full(n, 1.0 / (n + 1))
                     self.transmat_ = self.transmat_ * (n / (n + 1.0))

@@ -218,17 +218,31 @@ class HMMCore(Estimator, abstract=True):
         _fingerprint(self._get_emission(), parts, False)
         return tuple(parts)
 
+    def _emission_objects(self):
+        """The emission and its blocks: the objects that hold validated caches."""
+        emission = self._get_emission()
+        return (emission, *getattr(emission, "emissions", ()))
+
     def _check(self):
         """Validate every parameter; cache the kernels' view of the chain.
 
-        A model whose settings and parameter values are unchanged since the
-        last call (compared byte for byte, so in-place edits count) is not
-        validated again.
+        Validation leaves caches behind: ``_chain`` here, and whatever the
+        emission's ``check_params`` derives (log tables and the like). They
+        are reused only while the model is unchanged since the last
+        validation: the same settings and parameter values (compared byte for
+        byte, so in-place edits count) *and* the same emission objects (an
+        emission restored from a snapshot or rebuilt from new blocks was not
+        validated, whatever its values). ``_checked`` records both; this is
+        the one place that decides whether the caches are current.
         """
         key = self._state_key()
-        if self.__dict__.get("_checked_key") == key and "_chain" in self.__dict__:
+        objects = self._emission_objects()
+        memo = self.__dict__.get("_checked")
+        if (memo is not None and memo[0] == key and len(memo[1]) == len(objects)
+                and all(a is b for a, b in zip(memo[1], objects, strict=True))
+                and "_chain" in self.__dict__):
             return self._chain
-        self.__dict__.pop("_checked_key", None)
+        self.__dict__.pop("_checked", None)
         self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
@@ -240,7 +254,7 @@ class HMMCore(Estimator, abstract=True):
         self.endprob_ = chain.endprob
         self._get_emission().check_params(self._n_emission_components())
         self._chain = chain
-        self._checked_key = self._state_key()
+        self._checked = (self._state_key(), self._emission_objects())
         return chain
 
     def _validate(self, X, lengths):

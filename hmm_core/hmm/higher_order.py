@@ -163,8 +163,10 @@ class HigherOrderHMM(Queries, Estimator):
         """
         self._check_settings()
         built = self.__dict__.get("model_")
-        key = (id(self.model), self.n_components, self.order)
-        if built is not None and self.__dict__.get("_key") == key:
+        # The template itself, not its id: a new template may reuse a freed id.
+        key = (self.n_components, self.order)
+        old = self.__dict__.get("_key")
+        if built is not None and old is not None and old[0] is self.model and old[1:] == key:
             self._sync(built)
             return built
         n, k = self.n_components, int(self.order)
@@ -205,7 +207,7 @@ class HigherOrderHMM(Queries, Estimator):
             end = None if first.endprob is None else first.endprob[last]
         expanded.startprob_, expanded.transmat_, expanded.endprob_ = start, trans, end
         object.__setattr__(self, "model_", expanded)
-        self._key = key
+        self._key = (self.model, *key)
         self._histories = histories
         self._last, self._succ, self._lengths = last, succ, lengths
         return expanded
