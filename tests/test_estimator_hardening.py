@@ -12,6 +12,7 @@ import copy
 import numpy as np
 import pytest
 
+import hmm_core
 from hmm_core import (
     GMMHMM,
     CategoricalHMM,
@@ -218,3 +219,55 @@ def test_a_refit_follows_a_changed_end_state():
     np.testing.assert_allclose(model.transmat_.sum(axis=1), 1.0)
     model.set_params(end_state=True, n_init=2).fit(SYMBOLS)
     np.testing.assert_allclose(model.transmat_.sum(axis=1) + model.endprob_, 1.0)
+
+
+# ------------------------------------------------------------------- lengths
+def _fitted_categorical():
+    model = CategoricalHMM(2)
+    model.startprob_ = np.array([0.4, 0.6])
+    model.transmat_ = np.array([[0.7, 0.3], [0.2, 0.8]])
+    model.emissionprob_ = np.array([[0.5, 0.5], [0.1, 0.9]])
+    return model
+
+
+TWO = np.array([[0], [1]])
+LENGTH_CALLS = {
+    "score": lambda L: _fitted_categorical().score(TWO, L),
+    "score_sequences": lambda L: _fitted_categorical().score_sequences(TWO, L),
+    "decode_kbest": lambda L: _fitted_categorical().decode_kbest(TWO, L, k=3),
+    "fit_states": lambda L: CategoricalHMM(2).fit(TWO, L, states=[0, 1]),
+    "fit_partial_states": lambda L: CategoricalHMM(2).fit(TWO, L, states=[0, -1]),
+    "fit": lambda L: CategoricalHMM(2, random_state=0).fit(TWO, L),
+    "forward": lambda L: hmm_core.forward(np.log([0.5, 0.5]), np.full((2, 2), 0.5),
+                                          np.zeros((2, 2)), L),
+    "kbest_viterbi": lambda L: hmm_core.kbest_viterbi(np.log([0.5, 0.5]), np.full((2, 2), 0.5),
+                                                      np.zeros((2, 2)), 2, L),
+}
+
+
+@pytest.mark.parametrize("call", sorted(LENGTH_CALLS))
+@pytest.mark.parametrize("lengths,match", [
+    ([2**62, 2**62, -2**63 + 2], "lengths must be positive"),
+    ([2**63 - 1, 2**63 - 1, 4], r"lengths must sum to the number of frames in X \(2\), got "
+                                "18446744073709551618"),
+    (np.array([2**64 - 1, 3], dtype=np.uint64), r"must sum to .* got 18446744073709551618"),
+    (np.array([2**63, 2**63, 2], dtype=np.uint64), r"must sum to .* got 18446744073709551618"),
+    ([1e30, 1], r"lengths must sum to the number of frames in X \(2\)"),
+    ([3, -1], "lengths must be positive"),
+    ([2, 0], "lengths must be positive"),
+    ([1.5, 0.5], "lengths must hold integers"),
+    ([np.nan, 2], "lengths must hold integers"),
+    ([True, True], "lengths must hold integers"),
+    ([2**70, 1], "lengths must hold integers"),
+    ([[1], [1, 2]], "lengths must be a 1-D sequence"),
+    ([], "lengths must be a non-empty 1-D sequence"),
+])
+def test_one_lengths_check_everywhere(call, lengths, match):
+    with pytest.raises(ValueError, match=match):
+        LENGTH_CALLS[call](lengths)
+
+
+@pytest.mark.parametrize("lengths", [[1, 1], np.array([1, 1], dtype=np.uint8), [1.0, 1.0]])
+def test_valid_lengths_of_any_integer_dtype_pass(lengths):
+    np.testing.assert_allclose(_fitted_categorical().score_sequences(TWO, lengths),
+                               _fitted_categorical().score_sequences(TWO, [1, 1]))

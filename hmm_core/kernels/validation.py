@@ -33,31 +33,37 @@ def as_float_array(value, name: str, ndim: int) -> np.ndarray:
 def check_lengths(lengths, n_samples: int) -> np.ndarray:
     """Turn ``lengths`` into sequence ``offsets`` (int64, ``n_seq + 1`` entries).
 
-    ``None`` means a single sequence of ``n_samples`` frames.
+    ``None`` means a single sequence of ``n_samples`` frames. Every length
+    must be a positive integer; they are checked in their own dtype before
+    any cast, and their sum is checked without overflow, so values near the
+    int64 or uint64 limits cannot wrap around to a plausible total.
     """
     if n_samples == 0:
         raise ValueError("X is empty: expected at least one frame")
     if lengths is None:
         return np.array([0, n_samples], dtype=np.int64)
-    arr = np.asarray(lengths)
+    try:
+        arr = np.asarray(lengths)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise ValueError(f"lengths must be a 1-D sequence of integers: {exc}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"lengths must be a non-empty 1-D sequence, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
-            arr == np.round(arr)
-        ):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"lengths must hold integers, got dtype {arr.dtype}")
+    integral = np.issubdtype(arr.dtype, np.integer)
+    if not integral and not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+                             and np.all(arr == np.round(arr))):
+        raise ValueError(f"lengths must hold integers, got dtype {arr.dtype}")
     if np.any(arr <= 0):
         raise ValueError("lengths must be positive: an empty sequence has no frames")
-    total = int(arr.sum())
-    if total != n_samples:
+    # No length exceeds the frame count, so the cast is exact and a running
+    # sum passes n_samples (by at most n_samples) before it could wrap.
+    offsets = np.zeros(arr.size + 1, dtype=np.int64)
+    if np.all(arr <= n_samples):
+        np.cumsum(arr.astype(np.int64), out=offsets[1:])
+    if offsets[-1] != n_samples or offsets.max() > n_samples:
+        total = sum(int(v) for v in arr.tolist())
         raise ValueError(
             f"lengths must sum to the number of frames in X ({n_samples}), got {total}"
         )
-    offsets = np.zeros(arr.size + 1, dtype=np.int64)
-    np.cumsum(arr, out=offsets[1:])
     return offsets
 
 
