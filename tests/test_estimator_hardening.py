@@ -271,3 +271,93 @@ def test_one_lengths_check_everywhere(call, lengths, match):
 def test_valid_lengths_of_any_integer_dtype_pass(lengths):
     np.testing.assert_allclose(_fitted_categorical().score_sequences(TWO, lengths),
                                _fitted_categorical().score_sequences(TWO, [1, 1]))
+
+
+# ---------------------------------------------------- symbols, missing values
+@pytest.mark.parametrize("X,match", [
+    (np.array([[0], [2**64 - 1]], dtype=np.uint64), "holds symbol 18446744073709551615 but"),
+    (np.array([[0], [2**63]], dtype=np.uint64), "holds symbol 9223372036854775808 but"),
+    (np.array([[0.0], [1e300]]), "holds symbol 1e\\+300 but n_features is 2"),
+    (np.array([[0.0], [-3.0]]), "symbols >= 0 .* found -3"),
+    (np.array([[0.0], [0.5]]), "integer symbols; found non-integer"),
+    (np.array([[True], [False]]), "integer symbols, got dtype bool"),
+    (np.array([[0], [-1]], dtype=np.int8)[[1, 1]], "every frame is missing"),
+])
+def test_symbols_are_checked_in_their_own_dtype(X, match):
+    for method in ("score", "predict", "score_sequences"):
+        with pytest.raises(ValueError, match=match):
+            getattr(_fitted_categorical(), method)(X)
+
+
+def test_symbols_of_any_integer_dtype_score_alike():
+    expected = _fitted_categorical().score_sequences(np.array([[0], [1], [-1]]), [2, 1])
+    for dtype in (np.int8, np.uint8, np.uint64, np.float32):
+        X = np.array([[0], [1], [1]], dtype=dtype)
+        if np.issubdtype(dtype, np.signedinteger) or dtype == np.float32:
+            X[2] = -1
+            assert _fitted_categorical().score_sequences(X, [2, 1])[0] == expected[0]
+    with pytest.raises(ValueError, match="beyond any number of symbols"):
+        CategoricalHMM(2).fit(np.array([[0], [2**63]], dtype=np.uint64))
+
+
+def _gaussian():
+    model = GaussianHMM(2, covariance_type="diag")
+    model.startprob_ = np.array([0.4, 0.6])
+    model.transmat_ = np.array([[0.7, 0.3], [0.2, 0.8]])
+    model.means_, model.covars_ = np.zeros((2, 2)), np.ones((2, 2))
+    return model
+
+
+def _poisson():
+    model = PoissonHMM(2)
+    model.startprob_ = np.array([0.4, 0.6])
+    model.transmat_ = np.array([[0.7, 0.3], [0.2, 0.8]])
+    model.lambdas_ = np.ones((2, 2))
+    return model
+
+
+def _blocks():
+    model = _independent(n_components=2)
+    model.startprob_ = np.array([0.4, 0.6])
+    model.transmat_ = np.array([[0.7, 0.3], [0.2, 0.8]])
+    model.emissions_[0].emissionprob_ = np.array([[0.5, 0.5], [0.1, 0.9]])
+    model.emissions_[0].n_features = 2
+    model.emissions_[1].lambdas_ = np.ones((2, 1))
+    return model
+
+
+MISSING_CASES = [
+    ("categorical", _fitted_categorical, np.array([[-1], [-1], [0]])),
+    ("gaussian", _gaussian, np.array([[np.nan, np.nan], [np.nan, np.nan], [0.5, np.nan]])),
+    ("poisson", _poisson, np.array([[np.nan, np.nan], [np.nan, np.nan], [1.0, np.nan]])),
+    ("independent", _blocks, np.array([[np.nan, np.nan], [np.nan, np.nan], [1.0, 2.0]])),
+]
+
+
+@pytest.mark.parametrize("name,make,X", MISSING_CASES, ids=[c[0] for c in MISSING_CASES])
+def test_data_with_no_observation_is_an_error_for_every_emission(name, make, X):
+    nothing = X[:2]
+    for method in ("score", "score_sequences", "score_samples", "predict", "decode_kbest"):
+        with pytest.raises(ValueError, match="has no observed (value|symbol): every "):
+            getattr(make(), method)(nothing)
+    with pytest.raises(ValueError, match="no observed (value|symbol)"):
+        make().set_params(init_params="", n_iter=1).fit(nothing)
+
+
+@pytest.mark.parametrize("end", [False, True])
+@pytest.mark.parametrize("name,make,X", MISSING_CASES, ids=[c[0] for c in MISSING_CASES])
+def test_a_sequence_with_no_observation_is_scored_by_the_chain_alone(name, make, X, end):
+    """Valid next to observed sequences: log P(length), 0 without an end state."""
+    model = make()
+    length_logprob = 0.0
+    if end:
+        model.endprob_ = np.array([0.1, 0.3])
+        model.transmat_ = model.transmat_ * (1 - model.endprob_)[:, None]
+        length_logprob = np.log(model.startprob_ @ model.transmat_ @ model.endprob_)
+    loglik = model.score_sequences(X, [2, 1])
+    assert abs(loglik[0] - length_logprob) < 1e-14
+    assert model.score(X, [2, 1]) == pytest.approx(loglik.sum(), abs=1e-12)
+    post = model.predict_proba(X, [2, 1])
+    np.testing.assert_allclose(post[0], model.startprob_, atol=1e-12) if not end else None
+    fit = make().set_params(init_params="", n_iter=2, params="st").fit(X, [2, 1])
+    assert np.all(np.isfinite(fit.transmat_))

@@ -15,6 +15,10 @@ __all__ = ["CategoricalEmission", "check_symbols"]
 MISSING = -1
 
 
+def _shown(value: int) -> str:
+    return str(value) if abs(value) < 2**64 else f"{float(value):.6g}"
+
+
 def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
     """Validate a column of integer symbols; return them as a 1-D int64 array.
 
@@ -41,22 +45,28 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
                          f"(n_samples,), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty: expected at least one symbol")
+    # Every check runs in the given dtype: a cast first would wrap uint64
+    # 2**64 - 1 to -1 (a missing frame) and large floats to int64's minimum.
     if arr.dtype == np.bool_:
-        arr = arr.astype(np.int64)
+        raise ValueError(f"{name} must hold integer symbols, got dtype bool "
+                         f"(X.astype(int) gives symbols 0 and 1)")
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.issubdtype(arr.dtype, np.floating):
             raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must hold integer symbols; found non-integer values")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.min() < MISSING:
+    low, high = int(arr.min()), int(arr.max())  # exact, whatever the dtype
+    if low < MISSING:
         raise ValueError(f"{name} must hold symbols >= 0 (or -1 for a missing frame), "
-                         f"found {arr.min()}")
-    if arr.max() < 0:
+                         f"found {_shown(low)}")
+    if high < 0:
         raise ValueError(f"{name} has no observed symbol: every frame is missing (-1)")
-    if n_features is not None and arr.max() >= n_features:
-        raise ValueError(f"{name} holds symbol {arr.max()} but n_features is {n_features} "
+    if n_features is not None and high >= n_features:
+        raise ValueError(f"{name} holds symbol {_shown(high)} but n_features is {n_features} "
                          f"(symbols must be in 0..{n_features - 1})")
+    if high >= 2**62:  # no table has that many rows
+        raise ValueError(f"{name} holds symbol {_shown(high)}, beyond any number of symbols")
+    arr = arr.astype(np.int64, copy=False)
     return np.ascontiguousarray(arr)
 
 

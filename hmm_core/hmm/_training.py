@@ -17,7 +17,6 @@ from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.frames import dense
-from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["check_states", "path_stats"]
@@ -105,8 +104,7 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
-        X = self._get_emission().check_X(X)
-        offsets = check_lengths(lengths, X.shape[0])
+        X, offsets = self._validate(X, lengths)
         labels = None if states is None else check_states(states, X.shape[0],
                                                           self.n_components)
         if labels is not None and labels.min() >= 0:

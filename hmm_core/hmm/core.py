@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.hmm._docs import SHARED_PARAMETERS
@@ -47,6 +48,47 @@ def _fingerprint(obj, parts, fitted_only, depth=0):
                     parts.append((depth, name, repr(item)))
         else:
             parts.append((depth, name, repr(value)))
+
+
+def _observed_frames(X):
+    """Whether each frame holds an observed value, or None when every frame does.
+
+    Missing is -1 for symbols (an integer column) and NaN for values; a
+    frame of several blocks is observed when any block is.
+    """
+    if isinstance(X, BlockData):
+        masks = [_observed_frames(block) for block in X.blocks]
+        if any(mask is None for mask in masks):
+            return None
+        return np.logical_or.reduce(masks)
+    if X.dtype.kind in "iu":
+        return None if X.min() >= 0 else X >= 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(X, axis=None)  # NaN only if some value is (or overflow)
+    if not np.isnan(total):
+        return None
+    missing = np.isnan(X)
+    return ~missing.all(axis=1) if X.ndim == 2 else ~missing
+
+
+def check_observed(X):
+    """Reject data in which every frame is missing, for every emission type.
+
+    A sequence whose frames are all missing is valid next to others: only
+    the chain explains it, so its log-likelihood is the log-probability of
+    its length (0 without an end state, up to rounding). Data with no
+    observed value at all is an error, for every method: there is nothing
+    to fit or to score (a wrong missing marker, most likely).
+
+    Parameters
+    ----------
+    X : ndarray or BlockData
+        Observations as returned by the emission's ``check_X``.
+    """
+    observed = _observed_frames(X)
+    if observed is not None and not observed.any():
+        raise ValueError("X has no observed value: every frame is missing (-1 for a symbol, "
+                         "NaN for a value)")
 
 
 def emission_attribute(name: str, doc: str) -> property:
@@ -258,8 +300,11 @@ class HMMCore(Estimator, abstract=True):
         return chain
 
     def _validate(self, X, lengths):
+        """Validated observations and sequence offsets (``X`` observes something)."""
         X = self._get_emission().check_X(X)
-        return X, check_lengths(lengths, X.shape[0])
+        offsets = check_lengths(lengths, X.shape[0])
+        check_observed(X)
+        return X, offsets
 
     def _log_frameprob(self, X):
         """(T, n_components) emission log-likelihoods; tied states share a column."""

@@ -28,7 +28,6 @@ from hmm_core.estimator import Estimator
 from hmm_core.estimator.constraints import Check, Integer
 from hmm_core.hmm.base import BaseHMM, check_states
 from hmm_core.hmm.inference import Queries
-from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
@@ -308,8 +307,7 @@ class HigherOrderHMM(Queries, Estimator):
         """
         expanded = self._expanded()
         expanded._check_settings()
-        X = expanded._get_emission().check_X(X)
-        offsets = check_lengths(lengths, X.shape[0])
+        X, offsets = expanded._validate(X, lengths)
         if states is None:
             expanded._fit_em(X, offsets)
             return self
