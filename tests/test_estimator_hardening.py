@@ -361,3 +361,224 @@ def test_a_sequence_with_no_observation_is_scored_by_the_chain_alone(name, make,
     np.testing.assert_allclose(post[0], model.startprob_, atol=1e-12) if not end else None
     fit = make().set_params(init_params="", n_iter=2, params="st").fit(X, [2, 1])
     assert np.all(np.isfinite(fit.transmat_))
+
+
+# -------------------------------------------------------------------- memory
+def _fails_fast(func, match):
+    """``func`` raises ValueError matching ``match`` having allocated almost nothing."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match) as info:
+            func()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, peak
+    assert "bytes)" in str(info.value) and "$HMM_CORE_MEMORY_LIMIT" in str(info.value)
+    return str(info.value)
+
+
+def test_terabyte_requests_fail_before_allocating():
+    message = _fails_fast(lambda: CategoricalHMM(10**6).fit(SYMBOLS),
+                          r"fit with n_components=1000000 on 18 frames would need about "
+                          r"43.7 TiB \(48,000,")
+    assert "use fewer states" in message
+    _fails_fast(lambda: CategoricalHMM(2, n_features=10**12).fit(SYMBOLS),
+                "use fewer features or symbols")
+    model = CategoricalHMM(2, random_state=0).fit(SYMBOLS)
+    _fails_fast(lambda: model.decode_kbest(SYMBOLS, k=10**9), "a smaller k")
+    _fails_fast(lambda: hmm_core.kbest_viterbi(np.log([0.5, 0.5]), np.full((2, 2), 0.5),
+                                               np.zeros((10**5, 2)), k=10**7),
+                r"k=10,000,000 best paths .* 14.6 TiB")
+    _fails_fast(lambda: model.sample(10**13), r"sample\(10,000,000,000,000\)")
+    from hmm_core.higher_order import HigherOrderHMM
+    _fails_fast(lambda: HigherOrderHMM(CategoricalHMM(100), order=4).fit(SYMBOLS),
+                "use a lower order or fewer states")
+
+
+def test_the_budget_follows_the_environment(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(2000, 3))
+    GaussianHMM(50, n_iter=1, random_state=0).fit(X)
+    monkeypatch.setenv("HMM_CORE_MEMORY_LIMIT", str(2**20))
+    message = _fails_fast(lambda: GaussianHMM(50, n_iter=1, random_state=0).fit(X),
+                          r"fit with n_components=50 on 2,000 frames .* 1 MiB allowed")
+    assert "pass fewer frames at once (2,000 frames x 50 states" in message
+    model = CategoricalHMM(2, random_state=0).fit(SYMBOLS)
+    long = np.tile(SYMBOLS, (20000, 1))
+    with pytest.raises(ValueError, match="posteriors with n_components=2 on 360,000 frames"):
+        model.predict_proba(long)
+    with pytest.raises(ValueError, match="viterbi with n_components=2"):
+        model.predict(long)
+    model.score(long)  # the frame table: no (T, N) array
+    monkeypatch.setenv("HMM_CORE_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="HMM_CORE_MEMORY_LIMIT must be a number of bytes"):
+        model.score(SYMBOLS)
+
+
+# ------------------------------------------------------------------ sampling
+def _loop_sample(model, n_samples, random_state, currstate=None):
+    """hmm_core's earlier frame-by-frame sampler (the reference of the draws)."""
+    chain = model._check()
+    rng = model._random_source(random_state)
+    trans_cdf = np.cumsum(chain.transmat, axis=1)
+    start_cdf = np.cumsum(chain.startprob)
+    uniforms = rng.random_sample(n_samples)
+    state = (int(currstate) if currstate is not None
+             else int(np.searchsorted(start_cdf, uniforms[0] * start_cdf[-1], "right")))
+    states = np.empty(n_samples, dtype=np.int64)
+    states[0] = state
+    for t in range(1, n_samples):
+        row = trans_cdf[state]
+        state = int(np.searchsorted(row, uniforms[t] * row[-1], side="right"))
+        states[t] = state
+    ties = model._emission_map()
+    classes = states if ties is None else ties[states]
+    cdf = np.cumsum(model.emissionprob_, axis=1)
+    u = rng.random_sample(n_samples) * cdf[classes, -1]
+    return (u[:, None] >= cdf[classes]).sum(axis=1)[:, None].astype(np.int64), states
+
+
+def _random_categorical(rng, n, k, kind):
+    model = CategoricalHMM(n)
+    transmat = rng.dirichlet(np.full(n, 0.7), size=n)
+    if kind == "zeros":
+        transmat[rng.rand(n, n) < 0.5] = 0.0
+        transmat[transmat.sum(axis=1) == 0, 0] = 1.0
+        transmat /= transmat.sum(axis=1, keepdims=True)
+    elif kind == "sticky":
+        transmat = 0.97 * np.eye(n) + 0.03 * transmat
+    model.startprob_ = rng.dirichlet(np.ones(n))
+    model.transmat_ = transmat
+    if kind == "end":
+        model.endprob_ = rng.uniform(0.0, 0.4, n)
+        model.transmat_ = transmat * (1 - model.endprob_)[:, None]
+    emission = rng.dirichlet(np.ones(k), size=n)
+    emission[:, 0] = 0.0 if kind == "zeros" and k > 1 else emission[:, 0]
+    model.emissionprob_ = emission / emission.sum(axis=1, keepdims=True)
+    return model
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 64 frames from 200 frames on: short paths take the vectorised route."""
+    from hmm_core.hmm import _sampling
+
+    monkeypatch.setattr(_sampling, "_STEPS", 64)
+    monkeypatch.setattr(_sampling, "_BLOCKS", 8)
+    monkeypatch.setattr(_sampling, "_SCALAR_BELOW", 200)
+    monkeypatch.setattr(_sampling, "_MEETINGS", (8, 16, 32))
+
+
+@pytest.mark.parametrize("kind", ["dense", "zeros", "sticky", "end"])
+@pytest.mark.parametrize("n", [1, 2, 3, 16, 64, 65])
+def test_vectorised_draws_are_those_of_the_frame_loop(small_blocks, n, kind):
+    rng = np.random.RandomState(n)
+    model = _random_categorical(rng, n, 1 + n % 5, kind)
+    for n_samples, currstate in [(1, None), (2, 0), (199, None), (200, None),
+                                 (1000 + 7, n - 1), (64 * 8 * 3 + 5, None)]:
+        expected = _loop_sample(model, n_samples, 11, currstate)
+        drawn = model.sample(n_samples, random_state=11, currstate=currstate)
+        np.testing.assert_array_equal(drawn[1], expected[1])
+        np.testing.assert_array_equal(drawn[0], expected[0])
+
+
+def test_draws_of_long_paths_are_those_of_the_frame_loop():
+    model = _random_categorical(np.random.RandomState(4), 16, 6, "dense")
+    model.emission_ties = None
+    expected = _loop_sample(model, 150_000, 3)
+    drawn = model.sample(150_000, random_state=3)
+    np.testing.assert_array_equal(drawn[1], expected[1])
+    np.testing.assert_array_equal(drawn[0], expected[0])
+
+
+def test_tied_emissions_and_other_emissions_sample_from_the_same_path(small_blocks):
+    model = _random_categorical(np.random.RandomState(2), 4, 3, "dense")
+    model.emission_ties = [0, 1, 1, 0]
+    model.emissionprob_ = model.emissionprob_[:2]
+    expected = _loop_sample(model, 700, 5)
+    drawn = model.sample(700, random_state=5)
+    np.testing.assert_array_equal(drawn[0], expected[0])
+    np.testing.assert_array_equal(drawn[1], expected[1])
+    gauss = _gaussian()
+    rng = np.random.RandomState(8)
+    X, states = gauss.sample(900, random_state=rng)
+    again = _gaussian().sample(900, random_state=np.random.RandomState(8))
+    np.testing.assert_array_equal(X, again[0])
+    np.testing.assert_array_equal(states, again[1])
+
+
+def test_sampled_paths_follow_the_transitions():
+    model = _random_categorical(np.random.RandomState(0), 5, 3, "dense")
+    X, states = model.sample(400_000, random_state=1)
+    counts = np.zeros((5, 5))
+    np.add.at(counts, (states[:-1], states[1:]), 1)
+    rows = counts.sum(axis=1, keepdims=True)
+    assert np.all(np.abs(counts / rows - model.transmat_) <= 5 * np.sqrt(0.25 / rows))
+    symbols = np.zeros((5, 3))
+    np.add.at(symbols, (states, X[:, 0]), 1)
+    np.testing.assert_allclose(symbols / symbols.sum(axis=1, keepdims=True),
+                               model.emissionprob_, atol=0.01)
+
+
+def test_a_state_that_always_ends_cannot_be_continued():
+    model = _fitted_categorical()
+    model.transmat_ = np.array([[0.5, 0.3], [0.0, 0.0]])
+    model.endprob_ = np.array([0.2, 1.0])
+    with pytest.raises(ValueError, match=r"state 1 always ends \(endprob_\[1\] = 1\), so a "
+                                         "sequence cannot continue from it, and it can be "
+                                         "reached at frame 0 of the 5 requested"):
+        model.sample(5, random_state=0)
+    assert model.sample(1, random_state=0)[1].shape == (1,)  # a last frame may end
+    X, states = model.sample(1, random_state=0, currstate=1)
+    assert states.tolist() == [1]
+    model.startprob_ = np.array([1.0, 0.0])
+    with pytest.raises(ValueError, match="reached at frame 1 of the 3 requested; sample at "
+                                         "most 2 frame"):
+        model.sample(3, random_state=0)
+    np.testing.assert_array_equal(model.sample(2, random_state=0)[1][:1], [0])
+    model.transmat_ = np.array([[0.8, 0.0], [0.0, 0.0]])  # state 1 unreachable from 0
+    assert set(model.sample(500, random_state=0)[1]) == {0}
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_samples": 0}, "n_samples must be a positive integer"),
+    ({"n_samples": 2.0}, "n_samples must be a positive integer"),
+    ({"n_samples": True}, "n_samples must be a positive integer"),
+    ({"n_samples": 3, "currstate": 2}, "currstate must be in 0..1"),
+    ({"n_samples": 3, "currstate": True}, "currstate must be in 0..1"),
+    ({"n_samples": 3, "random_state": -5}, "random_state must be None, an int"),
+])
+def test_sample_arguments_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _fitted_categorical().sample(**kwargs)
+
+
+def test_seeded_samples_repeat_and_a_shared_generator_advances():
+    model = _fitted_categorical()
+    first = model.sample(50_000, random_state=7)
+    np.testing.assert_array_equal(first[0], model.sample(50_000, random_state=7)[0])
+    shared = np.random.RandomState(7)
+    a, b = model.sample(100, random_state=shared), model.sample(100, random_state=shared)
+    assert not np.array_equal(a[1], b[1])
+
+
+def test_inverse_cdf_table_matches_the_scalar_rule():
+    from hmm_core.emissions._inverse_cdf import RowSampler
+
+    rng = np.random.RandomState(3)
+    for _ in range(30):
+        rows, k = rng.randint(1, 12), rng.randint(1, 30)
+        probs = rng.dirichlet(np.ones(k), size=rows) * rng.uniform(0.3, 1.0, (rows, 1))
+        probs[rng.rand(rows, k) < 0.3] = 0.0
+        probs[probs.sum(axis=1) == 0, -1] = 0.5
+        sampler = RowSampler(probs)
+        cdf = np.cumsum(probs, axis=1)
+        limits = sampler.thresholds[np.isfinite(sampler.thresholds)]
+        u = np.concatenate([rng.random_sample(40_000), limits[limits < 1],
+                            np.nextafter(limits[limits < 1], 0)])
+        which = rng.randint(0, rows, u.size)
+        expected = [np.searchsorted(cdf[r], x * cdf[r, -1], "right")
+                    for r, x in zip(which, u, strict=True)]
+        np.testing.assert_array_equal(sampler.draw(which, u), expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.emissions._inverse_cdf import RowSampler
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 from hmm_core.kernels._scaled import group_sum
 from hmm_core.kernels.frames import FrameTable
@@ -177,10 +178,21 @@ class CategoricalEmission(EmissionModel):
                                                     self.emissionprob_)
 
     def sample(self, states, random_state):
-        """Inverse-CDF draw of one symbol per state."""
-        cdf = np.cumsum(self.emissionprob_, axis=1)
-        u = random_state.random_sample(states.shape[0]) * cdf[states, -1]
-        return (u[:, None] >= cdf[states]).sum(axis=1)[:, None].astype(np.int64)
+        """Inverse-CDF draw of one symbol per state, vectorised by a lookup table.
+
+        The symbols are those of the scalar rule ``searchsorted(cumsum(row),
+        u * sum(row), "right")`` for the same uniforms (see
+        :mod:`hmm_core.emissions._inverse_cdf`); the uniforms are drawn in
+        chunks of one stream, so memory stays bounded.
+        """
+        sampler = RowSampler(self.emissionprob_)
+        out = np.empty((states.shape[0], 1), dtype=np.int64)
+        chunk = 2**20
+        for a in range(0, states.shape[0], chunk):
+            rows = states[a:a + chunk]
+            out[a:a + rows.shape[0], 0] = sampler.draw(rows, random_state.random_sample(
+                rows.shape[0]))
+        return out
 
     def n_free_parameters(self, params):
         """Non-zero probabilities minus one per state (structural zeros are not free)."""

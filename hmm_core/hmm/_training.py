@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.frames import dense
@@ -105,6 +106,8 @@ class Training(HMMCore, abstract=True):
         """
         self._check_settings()
         X, offsets = self._validate(X, lengths)
+        check_request(self, "fit", X, X.shape[0],
+                      uses_table=hasattr(self._get_emission(), "frame_table"))
         labels = None if states is None else check_states(states, X.shape[0],
                                                           self.n_components)
         if labels is not None and labels.min() >= 0:

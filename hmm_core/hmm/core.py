@@ -19,6 +19,7 @@ from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.hmm._docs import SHARED_PARAMETERS
+from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
@@ -316,9 +317,17 @@ class HMMCore(Estimator, abstract=True):
         frames = emission.log_frameprob(X)
         return frames if ties is None else np.ascontiguousarray(frames[:, ties])
 
-    def _prepare(self, X, lengths):
+    def _emission_cells_per_row(self, n_features):
+        """Floats of the emission parameters per emission row (for memory estimates)."""
+        return n_features
+
+    def _prepare(self, X, lengths, job="score_sequences"):
+        """Validated chain, data, offsets and frame scores for ``job`` (see ``_memory``)."""
         chain = self._check()
         X, offsets = self._validate(X, lengths)
+        table = job != "viterbi" and chain.scaled and hasattr(self._get_emission(),
+                                                              "frame_table")
+        check_request(self, job, X, X.shape[0], uses_table=table)
         return chain, X, offsets, self._log_frameprob(X)
 
     # ------------------------------------------------------------ model files

@@ -7,10 +7,16 @@ float64, int64 offsets).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # Probability vectors must sum to one within this absolute tolerance.
 SUM_TOL = 1e-6
+
+# Environment variable holding the memory budget in bytes (default: the
+# machine's physical memory).
+MEMORY_LIMIT_ENV = "HMM_CORE_MEMORY_LIMIT"
 
 
 def as_float_array(value, name: str, ndim: int) -> np.ndarray:
@@ -161,3 +167,48 @@ def check_random_state(seed) -> np.random.RandomState:
     if isinstance(seed, np.random.RandomState):
         return seed
     raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")
+
+
+def memory_budget() -> int:
+    """Bytes one request may allocate: ``$HMM_CORE_MEMORY_LIMIT``, else physical memory."""
+    value = os.environ.get(MEMORY_LIMIT_ENV)
+    if value:
+        try:
+            return int(float(value))
+        except ValueError:
+            raise ValueError(f"{MEMORY_LIMIT_ENV} must be a number of bytes, got {value!r}"
+                             ) from None
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
+        return 2**40
+
+
+def _in_units(n_bytes) -> str:
+    value = float(n_bytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.3g} {unit}" if unit != "bytes" else f"{int(value)} bytes"
+        value /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_memory(n_bytes, what: str, advice: str) -> None:
+    """Fail before allocating when a request needs more memory than the budget.
+
+    Parameters
+    ----------
+    n_bytes : int or float
+        Estimate of the bytes the request allocates at once (its dominant
+        arrays); a Python number, so it cannot overflow.
+    what : str
+        What needs the memory, e.g. ``"fit with n_components=1000000"``.
+    advice : str
+        What to change, e.g. ``"use fewer states"``.
+    """
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise ValueError(
+            f"{what} would need about {_in_units(n_bytes)} ({int(n_bytes):,} bytes), more than "
+            f"the {_in_units(budget)} allowed (the machine's memory, or ${MEMORY_LIMIT_ENV}); "
+            f"{advice}")

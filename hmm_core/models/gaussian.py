@@ -128,6 +128,10 @@ class GaussianHMM(BaseHMM):
     def n_features(self, value):
         self._get_emission().n_features = value
 
+    def _emission_cells_per_row(self, n_features):
+        d = n_features
+        return d + {"spherical": 1, "diag": d}.get(self.covariance_type, d * d)
+
     def _n_rows(self):
         # Rows of the emission parameters (fewer than n_components when
         # states share emissions).

@@ -109,6 +109,11 @@ class GMMHMM(BaseHMM):
     def covars_(self):
         self._get_emission().covars_ = None
 
+    def _emission_cells_per_row(self, n_features):
+        d = n_features
+        return int(self.n_mix) * (1 + d + {"spherical": 1, "diag": d}.get(self.covariance_type,
+                                                                          d * d))
+
     @property
     def n_features(self):
         """Dimension of the observations (None before fitting)."""
