@@ -13,6 +13,7 @@ must be and shows the value given.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -254,6 +255,9 @@ class Prior(Constraint):
     def __call__(self, value, name, owner):
         if value is None and self.allow_none:
             return value
+        if type(value) in (int, float) and math.isfinite(value) and (
+                self.minimum is None or value >= self.minimum):
+            return value  # the common case, without NumPy's overhead
         arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
         if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(
                 arr):

@@ -24,13 +24,18 @@ _LATTICES = {"fit": 2, "score_sequences": 0, "posteriors": 1, "viterbi": 1}
 _CHAINS = {"fit": 6, "score_sequences": 2, "posteriors": 2, "viterbi": 3}
 
 
-def n_features_of(model, X) -> int:
-    """The emission's number of features, or what the data imply before fitting."""
-    emission = model._get_emission()
+def known_n_features(emission):
+    """An emission's number of features (or symbols) when known, else None."""
     known = getattr(emission, "_known_n_features", None)
     value = known() if known is not None else getattr(emission, "n_features", None)
     if value is None and getattr(emission, "emissionprob_", None) is not None:
         value = np.shape(emission.emissionprob_)[-1]
+    return value
+
+
+def n_features_of(model, X) -> int:
+    """The emission's number of features, or what the data imply before fitting."""
+    value = known_n_features(model._get_emission())
     if value is None and X is not None:
         data = np.asarray(X)
         value = int(data.max()) + 1 if data.dtype.kind in "iu" else data.shape[-1]
@@ -51,12 +56,14 @@ def check_request(model, job, X=None, n_frames=0, uses_table=False):
         The frame scores are rows of a small table, not a (T, N) array.
     """
     n = int(model.n_components)
-    rows = int(model._n_emission_components())
-    d = n_features_of(model, X)
     lattices = _LATTICES[job] + (0 if uses_table else 1)
     frames = _FLOAT * n_frames * n * lattices
     chain = _FLOAT * n * n * _CHAINS[job]
-    emission = _FLOAT * rows * model._emission_cells_per_row(d) * (3 if job == "fit" else 2)
+    emission = d = 0
+    if job == "fit":  # otherwise the emission's parameters exist already
+        d = n_features_of(model, X)
+        rows = int(model._n_emission_components())
+        emission = _FLOAT * rows * model._emission_cells_per_row(d) * 3
     parts = {"chain": chain, "frames": frames, "emission": emission}
     largest = max(parts, key=parts.get)
     advice = {

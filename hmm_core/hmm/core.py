@@ -19,7 +19,7 @@ from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.hmm._docs import SHARED_PARAMETERS
-from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._memory import check_request, known_n_features
 from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
@@ -51,25 +51,14 @@ def _fingerprint(obj, parts, fitted_only, depth=0):
             parts.append((depth, name, repr(value)))
 
 
-def _observed_frames(X):
-    """Whether each frame holds an observed value, or None when every frame does.
-
-    Missing is -1 for symbols (an integer column) and NaN for values; a
-    frame of several blocks is observed when any block is.
-    """
+def _observes_something(X) -> bool:
+    """Whether any frame holds an observed value (-1 marks a missing symbol, NaN a value)."""
     if isinstance(X, BlockData):
-        masks = [_observed_frames(block) for block in X.blocks]
-        if any(mask is None for mask in masks):
-            return None
-        return np.logical_or.reduce(masks)
-    if X.dtype.kind in "iu":
-        return None if X.min() >= 0 else X >= 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(X, axis=None)  # NaN only if some value is (or overflow)
-    if not np.isnan(total):
-        return None
-    missing = np.isnan(X)
-    return ~missing.all(axis=1) if X.ndim == 2 else ~missing
+        return any(_observes_something(block) for block in X.blocks)
+    if X.dtype.kind in "iu":  # symbols: check_symbols already requires one >= 0
+        return True
+    # O(1) when the first value is observed (the usual case).
+    return not np.isnan(X.flat[0]) or bool((~np.isnan(X)).any())
 
 
 def check_observed(X):
@@ -86,8 +75,7 @@ def check_observed(X):
     X : ndarray or BlockData
         Observations as returned by the emission's ``check_X``.
     """
-    observed = _observed_frames(X)
-    if observed is not None and not observed.any():
+    if not _observes_something(X):
         raise ValueError("X has no observed value: every frame is missing (-1 for a symbol, "
                          "NaN for a value)")
 
@@ -256,7 +244,10 @@ class HMMCore(Estimator, abstract=True):
 
     def _state_key(self):
         """Fingerprint of what :meth:`_check` validates: settings and parameter values."""
-        parts = [repr(sorted(self.get_params(deep=False).items()))]
+        # First the settings and what their rules depend on besides (the
+        # number of features, for the shapes of the priors).
+        features = tuple(repr(known_n_features(e)) for e in self._emission_objects())
+        parts = [(repr(sorted(self.get_params(deep=False).items())), features)]
         _fingerprint(self, parts, True)
         _fingerprint(self._get_emission(), parts, False)
         return tuple(parts)
@@ -280,13 +271,14 @@ class HMMCore(Estimator, abstract=True):
         """
         key = self._state_key()
         objects = self._emission_objects()
-        memo = self.__dict__.get("_checked")
+        memo = self.__dict__.pop("_checked", None)
         if (memo is not None and memo[0] == key and len(memo[1]) == len(objects)
                 and all(a is b for a, b in zip(memo[1], objects, strict=True))
                 and "_chain" in self.__dict__):
+            self._checked = memo
             return self._chain
-        self.__dict__.pop("_checked", None)
-        self._check_settings()
+        if memo is None or memo[0][0] != key[0]:  # EM changes parameters, not settings
+            self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
                 raise ValueError(f"{name} is not set: fit the model or assign it")

@@ -7,6 +7,7 @@ float64, int64 offsets).
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -178,6 +179,11 @@ def memory_budget() -> int:
         except ValueError:
             raise ValueError(f"{MEMORY_LIMIT_ENV} must be a number of bytes, got {value!r}"
                              ) from None
+    return _physical_memory()
+
+
+@functools.cache
+def _physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
