@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.emissions._inverse_cdf import RowSampler
 from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
 from hmm_core.kernels._emissions import group_sum
 from hmm_core.kernels.frames import FrameTable
@@ -13,6 +14,10 @@ __all__ = ["CategoricalEmission", "check_symbols"]
 
 
 MISSING = -1
+
+
+def _shown(value: int) -> str:
+    return str(value) if abs(value) < 2**64 else f"{float(value):.6g}"
 
 
 def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
@@ -41,22 +46,28 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
                          f"(n_samples,), got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty: expected at least one symbol")
+    # Every check runs in the given dtype: a cast first would wrap uint64
+    # 2**64 - 1 to -1 (a missing frame) and large floats to int64's minimum.
     if arr.dtype == np.bool_:
-        arr = arr.astype(np.int64)
+        raise ValueError(f"{name} must hold integer symbols, got dtype bool "
+                         f"(X.astype(int) gives symbols 0 and 1)")
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.issubdtype(arr.dtype, np.floating):
             raise ValueError(f"{name} must hold integer symbols, got dtype {arr.dtype}")
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f"{name} must hold integer symbols; found non-integer values")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.min() < MISSING:
+    low, high = int(arr.min()), int(arr.max())  # exact, whatever the dtype
+    if low < MISSING:
         raise ValueError(f"{name} must hold symbols >= 0 (or -1 for a missing frame), "
-                         f"found {arr.min()}")
-    if arr.max() < 0:
+                         f"found {_shown(low)}")
+    if high < 0:
         raise ValueError(f"{name} has no observed symbol: every frame is missing (-1)")
-    if n_features is not None and arr.max() >= n_features:
-        raise ValueError(f"{name} holds symbol {arr.max()} but n_features is {n_features} "
+    if n_features is not None and high >= n_features:
+        raise ValueError(f"{name} holds symbol {_shown(high)} but n_features is {n_features} "
                          f"(symbols must be in 0..{n_features - 1})")
+    if high >= 2**62:  # no table has that many rows
+        raise ValueError(f"{name} holds symbol {_shown(high)}, beyond any number of symbols")
+    arr = arr.astype(np.int64, copy=False)
     return np.ascontiguousarray(arr)
 
 
@@ -167,10 +178,21 @@ class CategoricalEmission(EmissionModel):
                                                     self.emissionprob_)
 
     def sample(self, states, random_state):
-        """Inverse-CDF draw of one symbol per state."""
-        cdf = np.cumsum(self.emissionprob_, axis=1)
-        u = random_state.random_sample(states.shape[0]) * cdf[states, -1]
-        return (u[:, None] >= cdf[states]).sum(axis=1)[:, None].astype(np.int64)
+        """Inverse-CDF draw of one symbol per state, vectorised by a lookup table.
+
+        The symbols are those of the scalar rule ``searchsorted(cumsum(row),
+        u * sum(row), "right")`` for the same uniforms (see
+        :mod:`hmm_core.emissions._inverse_cdf`); the uniforms are drawn in
+        chunks of one stream, so memory stays bounded.
+        """
+        sampler = RowSampler(self.emissionprob_)
+        out = np.empty((states.shape[0], 1), dtype=np.int64)
+        chunk = 2**20
+        for a in range(0, states.shape[0], chunk):
+            rows = states[a:a + chunk]
+            out[a:a + rows.shape[0], 0] = sampler.draw(rows, random_state.random_sample(
+                rows.shape[0]))
+        return out
 
     def n_free_parameters(self, params):
         """Non-zero probabilities minus one per state (structural zeros are not free)."""

@@ -29,6 +29,7 @@ import inspect
 
 import numpy as np
 
+from hmm_core.estimator.constraints import InvalidParameterError
 from hmm_core.io.codec import Stored
 from hmm_core.io.modelfile import save_model
 from hmm_core.kernels.validation import check_random_state
@@ -200,10 +201,18 @@ class Estimator(Stored, file_kind="model", abstract=True):
 
         A constraint may return a normalised value (an int for an integral
         numpy scalar, say); with ``store`` that value replaces the setting.
+        Whatever a rule raises reaches the caller as
+        :class:`~hmm_core.estimator.constraints.InvalidParameterError` (both a
+        ``ValueError`` and a ``TypeError``).
         """
         for name, constraint in self._parameter_constraints.items():
             value = getattr(self, name)
-            checked = constraint(value, name, self)
+            try:
+                checked = constraint(value, name, self)
+            except InvalidParameterError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise InvalidParameterError(str(exc)) from None
             if store and checked is not value:
                 setattr(self, name, checked)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.functional.recursions import _prepare
+from hmm_core.kernels.validation import check_memory
 
 __all__ = ["kbest_paths", "kbest_viterbi"]
 
@@ -80,9 +81,18 @@ def kbest_paths(log_startprob, log_transmat, log_frameprob, offsets, k, log_endp
     paths : ndarray of int64, shape (k, n_samples)
     """
     k = _check_k(k)
-    n = log_frameprob.shape[1]
-    log_endprob = np.zeros(n) if log_endprob is None else log_endprob
+    n_frames, n = log_frameprob.shape
     n_seq = offsets.shape[0] - 1
+    longest = int(np.max(np.diff(offsets)))
+    # A step keeps at most min(k, N**t) ranks: back-pointers (ranks, N) int32
+    # per frame of a sequence and the (ranks, N, N) candidates of a step;
+    # then the (k, n_samples) paths and (k, n_sequences) scores returned.
+    ranks = k if longest * np.log2(max(n, 2)) > 62 else min(k, n**longest)
+    check_memory(4 * longest * ranks * n + 8 * 3 * ranks * n * n + 8 * k * (n_frames + n_seq),
+                 f"decoding the k={k:,} best paths of {n_seq:,} sequence(s) ({n} states, "
+                 f"{n_frames:,} frames)", "ask for fewer paths (a smaller k) or decode "
+                 "shorter sequences")
+    log_endprob = np.zeros(n) if log_endprob is None else log_endprob
     logprob = np.empty((k, n_seq))
     paths = np.empty((k, log_frameprob.shape[0]), dtype=np.int64)
     for s in range(n_seq):

@@ -18,14 +18,14 @@ SHARED_PARAMETERS = {
         Decoder of :meth:`decode` and :meth:`predict`.""",
     "random_state": """random_state : int, RandomState or None
         Source of the random initialisation and of :meth:`sample`: None draws
-        from NumPy's global RandomState, an int seeds a new RandomState every
-        time (so fitting twice gives the same model), a RandomState is used
-        and advanced (see :mod:`hmm_core.estimator.base`).""",
+        from NumPy's global RandomState, an int (``0..2**32 - 1``) seeds a new
+        RandomState every time (so fitting twice gives the same model), a
+        RandomState is used and advanced (see :mod:`hmm_core.estimator.base`).""",
     "n_iter": """n_iter : int
         Maximum number of EM iterations.""",
     "tol": """tol : float
         EM stops when the log-likelihood gain of an iteration falls below ``tol``.""",
-    "verbose": """verbose : bool
+    "verbose": """verbose : bool or int
         Print one line per EM iteration (iteration, log-likelihood, gain,
         time) to standard error.""",
     "params": """params : str

@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.frames import dense
-from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["check_states", "path_stats"]
@@ -105,8 +105,9 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
-        X = self._get_emission().check_X(X)
-        offsets = check_lengths(lengths, X.shape[0])
+        X, offsets = self._validate(X, lengths)
+        check_request(self, "fit", X, X.shape[0],
+                      uses_table=hasattr(self._get_emission(), "frame_table"))
         labels = None if states is None else check_states(states, X.shape[0],
                                                           self.n_components)
         if labels is not None and labels.min() >= 0:
@@ -155,6 +156,9 @@ class Training(HMMCore, abstract=True):
                 self.startprob_ = random_state.dirichlet(np.full(n, 1.0 / n))
             if missing_t:
                 self.transmat_ = random_state.dirichlet(np.full(n, 1.0 / n), size=n)
+                # 't' covers the end probabilities: ``end_state`` says whether
+                # there are any (an earlier fit's must not outlive the setting).
+                self.endprob_ = None
                 if self.end_state:
                     self.endprob_ = np.full(n, 1.0 / (n + 1))
                     self.transmat_ = self.transmat_ * (n / (n + 1.0))

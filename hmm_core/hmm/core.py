@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
-from hmm_core.estimator.constraints import Check, Integer, Letters, OneOf
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.hmm._docs import SHARED_PARAMETERS
+from hmm_core.hmm._memory import check_request, known_n_features
+from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
 from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["EmissionSetting", "emission_attribute"]
-
-DECODERS = ("viterbi", "map")
-TRAININGS = ("baum-welch", "viterbi")
 
 
 def _fingerprint(obj, parts, fitted_only, depth=0):
@@ -50,6 +49,35 @@ def _fingerprint(obj, parts, fitted_only, depth=0):
                     parts.append((depth, name, repr(item)))
         else:
             parts.append((depth, name, repr(value)))
+
+
+def _observes_something(X) -> bool:
+    """Whether any frame holds an observed value (-1 marks a missing symbol, NaN a value)."""
+    if isinstance(X, BlockData):
+        return any(_observes_something(block) for block in X.blocks)
+    if X.dtype.kind in "iu":  # symbols: check_symbols already requires one >= 0
+        return True
+    # O(1) when the first value is observed (the usual case).
+    return not np.isnan(X.flat[0]) or bool((~np.isnan(X)).any())
+
+
+def check_observed(X):
+    """Reject data in which every frame is missing, for every emission type.
+
+    A sequence whose frames are all missing is valid next to others: only
+    the chain explains it, so its log-likelihood is the log-probability of
+    its length (0 without an end state, up to rounding). Data with no
+    observed value at all is an error, for every method: there is nothing
+    to fit or to score (a wrong missing marker, most likely).
+
+    Parameters
+    ----------
+    X : ndarray or BlockData
+        Observations as returned by the emission's ``check_X``.
+    """
+    if not _observes_something(X):
+        raise ValueError("X has no observed value: every frame is missing (-1 for a symbol, "
+                         "NaN for a value)")
 
 
 def emission_attribute(name: str, doc: str) -> property:
@@ -115,14 +143,6 @@ class EmissionSetting:
         setattr(model._get_emission(), self.name, value)
 
 
-def _ties_rule(check):
-    def rule(value, name, owner):
-        if value is not None:
-            check(value, owner.n_components)
-        return value
-    return Check(rule)
-
-
 def _summary_lines(model) -> list:
     """Lines of ``str(model)``: settings, fit, then every parameter array."""
     lines = [repr(model)]
@@ -170,17 +190,7 @@ class HMMCore(Estimator, abstract=True):
     emission_ties = None
     transmat_ties = None
 
-    _parameter_constraints = {
-        "n_components": Integer(1),
-        "algorithm": OneOf(*DECODERS),
-        "n_iter": Integer(0),
-        "n_init": Integer(1),
-        "params": Letters(),
-        "init_params": Letters(),
-        "training": OneOf(*TRAININGS),
-        "emission_ties": _ties_rule(_topology.check_emission_ties),
-        "transmat_ties": _ties_rule(_topology.check_transmat_ties),
-    }
+    _parameter_constraints = CHAIN_RULES
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -234,23 +244,41 @@ class HMMCore(Estimator, abstract=True):
 
     def _state_key(self):
         """Fingerprint of what :meth:`_check` validates: settings and parameter values."""
-        parts = [repr(sorted(self.get_params(deep=False).items()))]
+        # First the settings and what their rules depend on besides (the
+        # number of features, for the shapes of the priors).
+        features = tuple(repr(known_n_features(e)) for e in self._emission_objects())
+        parts = [(repr(sorted(self.get_params(deep=False).items())), features)]
         _fingerprint(self, parts, True)
         _fingerprint(self._get_emission(), parts, False)
         return tuple(parts)
 
+    def _emission_objects(self):
+        """The emission and its blocks: the objects that hold validated caches."""
+        emission = self._get_emission()
+        return (emission, *getattr(emission, "emissions", ()))
+
     def _check(self):
         """Validate every parameter; cache the kernels' view of the chain.
 
-        A model whose settings and parameter values are unchanged since the
-        last call (compared byte for byte, so in-place edits count) is not
-        validated again.
+        Validation leaves caches behind: ``_chain`` here, and whatever the
+        emission's ``check_params`` derives (log tables and the like). They
+        are reused only while the model is unchanged since the last
+        validation: the same settings and parameter values (compared byte for
+        byte, so in-place edits count) *and* the same emission objects (an
+        emission restored from a snapshot or rebuilt from new blocks was not
+        validated, whatever its values). ``_checked`` records both; this is
+        the one place that decides whether the caches are current.
         """
         key = self._state_key()
-        if self.__dict__.get("_checked_key") == key and "_chain" in self.__dict__:
+        objects = self._emission_objects()
+        memo = self.__dict__.pop("_checked", None)
+        if (memo is not None and memo[0] == key and len(memo[1]) == len(objects)
+                and all(a is b for a, b in zip(memo[1], objects, strict=True))
+                and "_chain" in self.__dict__):
+            self._checked = memo
             return self._chain
-        self.__dict__.pop("_checked_key", None)
-        self._check_settings()
+        if memo is None or memo[0][0] != key[0]:  # EM changes parameters, not settings
+            self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
                 raise ValueError(f"{name} is not set: fit the model or assign it")
@@ -261,12 +289,15 @@ class HMMCore(Estimator, abstract=True):
         self.endprob_ = chain.endprob
         self._get_emission().check_params(self._n_emission_components())
         self._chain = chain
-        self._checked_key = self._state_key()
+        self._checked = (self._state_key(), self._emission_objects())
         return chain
 
     def _validate(self, X, lengths):
+        """Validated observations and sequence offsets (``X`` observes something)."""
         X = self._get_emission().check_X(X)
-        return X, check_lengths(lengths, X.shape[0])
+        offsets = check_lengths(lengths, X.shape[0])
+        check_observed(X)
+        return X, offsets
 
     def _log_frameprob(self, X):
         """(T, n_components) emission log-likelihoods; tied states share a column."""
@@ -278,9 +309,17 @@ class HMMCore(Estimator, abstract=True):
         frames = emission.log_frameprob(X)
         return frames if ties is None else np.ascontiguousarray(frames[:, ties])
 
-    def _prepare(self, X, lengths):
+    def _emission_cells_per_row(self, n_features):
+        """Floats of the emission parameters per emission row (for memory estimates)."""
+        return n_features
+
+    def _prepare(self, X, lengths, job="score_sequences"):
+        """Validated chain, data, offsets and frame scores for ``job`` (see ``_memory``)."""
         chain = self._check()
         X, offsets = self._validate(X, lengths)
+        table = job != "viterbi" and chain.scaled and hasattr(self._get_emission(),
+                                                              "frame_table")
+        check_request(self, job, X, X.shape[0], uses_table=table)
         return chain, X, offsets, self._log_frameprob(X)
 
     # ------------------------------------------------------------ model files

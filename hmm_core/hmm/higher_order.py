@@ -26,9 +26,10 @@ import numpy as np
 
 from hmm_core.estimator import Estimator
 from hmm_core.estimator.constraints import Check, Integer
+from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.base import BaseHMM, check_states
 from hmm_core.hmm.inference import Queries
-from hmm_core.kernels.validation import check_lengths
+from hmm_core.kernels.validation import check_memory
 from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
@@ -163,11 +164,17 @@ class HigherOrderHMM(Queries, Estimator):
         """
         self._check_settings()
         built = self.__dict__.get("model_")
-        key = (id(self.model), self.n_components, self.order)
-        if built is not None and self.__dict__.get("_key") == key:
+        # The template itself, not its id: a new template may reuse a freed id.
+        key = (self.n_components, self.order)
+        old = self.__dict__.get("_key")
+        if built is not None and old is not None and old[0] is self.model and old[1:] == key:
             self._sync(built)
             return built
         n, k = self.n_components, int(self.order)
+        n_hist = sum(n**m for m in range(1, k + 1))  # Python ints: no overflow
+        # A mask, the topology's chain and the expanded model's, dense (n_hist, n_hist).
+        check_memory(33 * n_hist**2, f"HigherOrderHMM of order {k} over {n} states "
+                     f"({n_hist:,} histories)", "use a lower order or fewer states")
         sizes = n ** np.arange(1, k + 1)
         self._base = np.concatenate(([0], np.cumsum(sizes)))  # first index of each length
         n_hist = int(self._base[-1])
@@ -205,7 +212,7 @@ class HigherOrderHMM(Queries, Estimator):
             end = None if first.endprob is None else first.endprob[last]
         expanded.startprob_, expanded.transmat_, expanded.endprob_ = start, trans, end
         object.__setattr__(self, "model_", expanded)
-        self._key = key
+        self._key = (self.model, *key)
         self._histories = histories
         self._last, self._succ, self._lengths = last, succ, lengths
         return expanded
@@ -306,8 +313,8 @@ class HigherOrderHMM(Queries, Estimator):
         """
         expanded = self._expanded()
         expanded._check_settings()
-        X = expanded._get_emission().check_X(X)
-        offsets = check_lengths(lengths, X.shape[0])
+        X, offsets = expanded._validate(X, lengths)
+        check_request(expanded, "fit", X, X.shape[0])
         if states is None:
             expanded._fit_em(X, offsets)
             return self
@@ -371,7 +378,7 @@ class HigherOrderHMM(Queries, Estimator):
         if algorithm != "map":
             logprob, path = expanded.decode_sequences(X, lengths, algorithm)
             return logprob, self._to_original(path)
-        chain, X, offsets, frames = expanded._prepare(X, lengths)
+        chain, X, offsets, frames = expanded._prepare(X, lengths, "posteriors")
         loglik, post = chain.posteriors(frames, offsets, expanded.n_threads)
         path = pool_columns(post, self._last, self.n_components).argmax(axis=1)
         logprob = chain.path_logprob(frames, offsets, self._expand_path(path, offsets))

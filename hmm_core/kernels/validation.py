@@ -7,10 +7,17 @@ float64, int64 offsets).
 
 from __future__ import annotations
 
+import functools
+import os
+
 import numpy as np
 
 # Probability vectors must sum to one within this absolute tolerance.
 SUM_TOL = 1e-6
+
+# Environment variable holding the memory budget in bytes (default: the
+# machine's physical memory).
+MEMORY_LIMIT_ENV = "HMM_CORE_MEMORY_LIMIT"
 
 
 def as_float_array(value, name: str, ndim: int) -> np.ndarray:
@@ -33,31 +40,37 @@ def as_float_array(value, name: str, ndim: int) -> np.ndarray:
 def check_lengths(lengths, n_samples: int) -> np.ndarray:
     """Turn ``lengths`` into sequence ``offsets`` (int64, ``n_seq + 1`` entries).
 
-    ``None`` means a single sequence of ``n_samples`` frames.
+    ``None`` means a single sequence of ``n_samples`` frames. Every length
+    must be a positive integer; they are checked in their own dtype before
+    any cast, and their sum is checked without overflow, so values near the
+    int64 or uint64 limits cannot wrap around to a plausible total.
     """
     if n_samples == 0:
         raise ValueError("X is empty: expected at least one frame")
     if lengths is None:
         return np.array([0, n_samples], dtype=np.int64)
-    arr = np.asarray(lengths)
+    try:
+        arr = np.asarray(lengths)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        raise ValueError(f"lengths must be a 1-D sequence of integers: {exc}") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"lengths must be a non-empty 1-D sequence, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
-            arr == np.round(arr)
-        ):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"lengths must hold integers, got dtype {arr.dtype}")
+    integral = np.issubdtype(arr.dtype, np.integer)
+    if not integral and not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr))
+                             and np.all(arr == np.round(arr))):
+        raise ValueError(f"lengths must hold integers, got dtype {arr.dtype}")
     if np.any(arr <= 0):
         raise ValueError("lengths must be positive: an empty sequence has no frames")
-    total = int(arr.sum())
-    if total != n_samples:
+    # No length exceeds the frame count, so the cast is exact and a running
+    # sum passes n_samples (by at most n_samples) before it could wrap.
+    offsets = np.zeros(arr.size + 1, dtype=np.int64)
+    if np.all(arr <= n_samples):
+        np.cumsum(arr.astype(np.int64), out=offsets[1:])
+    if offsets[-1] != n_samples or offsets.max() > n_samples:
+        total = sum(int(v) for v in arr.tolist())
         raise ValueError(
             f"lengths must sum to the number of frames in X ({n_samples}), got {total}"
         )
-    offsets = np.zeros(arr.size + 1, dtype=np.int64)
-    np.cumsum(arr, out=offsets[1:])
     return offsets
 
 
@@ -155,3 +168,53 @@ def check_random_state(seed) -> np.random.RandomState:
     if isinstance(seed, np.random.RandomState):
         return seed
     raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")
+
+
+def memory_budget() -> int:
+    """Bytes one request may allocate: ``$HMM_CORE_MEMORY_LIMIT``, else physical memory."""
+    value = os.environ.get(MEMORY_LIMIT_ENV)
+    if value:
+        try:
+            return int(float(value))
+        except ValueError:
+            raise ValueError(f"{MEMORY_LIMIT_ENV} must be a number of bytes, got {value!r}"
+                             ) from None
+    return _physical_memory()
+
+
+@functools.cache
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows)
+        return 2**40
+
+
+def _in_units(n_bytes) -> str:
+    value = float(n_bytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.3g} {unit}" if unit != "bytes" else f"{int(value)} bytes"
+        value /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_memory(n_bytes, what: str, advice: str) -> None:
+    """Fail before allocating when a request needs more memory than the budget.
+
+    Parameters
+    ----------
+    n_bytes : int or float
+        Estimate of the bytes the request allocates at once (its dominant
+        arrays); a Python number, so it cannot overflow.
+    what : str
+        What needs the memory, e.g. ``"fit with n_components=1000000"``.
+    advice : str
+        What to change, e.g. ``"use fewer states"``.
+    """
+    budget = memory_budget()
+    if n_bytes > budget:
+        raise ValueError(
+            f"{what} would need about {_in_units(n_bytes)} ({int(n_bytes):,} bytes), more than "
+            f"the {_in_units(budget)} allowed (the machine's memory, or ${MEMORY_LIMIT_ENV}); "
+            f"{advice}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmm_core.emissions.categorical import CategoricalEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["CategoricalHMM"]
 
@@ -46,6 +47,7 @@ class CategoricalHMM(BaseHMM):
     """
 
     _emission_class = CategoricalEmission
+    _parameter_constraints = model_rules(CategoricalEmission)
     _emission_letters = "e"
 
     emissionprob_prior = EmissionSetting()

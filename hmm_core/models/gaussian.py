@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmm_core.emissions.gaussian import GaussianEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["GaussianHMM"]
 
@@ -86,6 +87,7 @@ class GaussianHMM(BaseHMM):
     """
 
     _emission_class = GaussianEmission
+    _parameter_constraints = model_rules(GaussianEmission)
     _emission_letters = "mc"
 
     covariance_type = EmissionSetting()
@@ -136,6 +138,10 @@ class GaussianHMM(BaseHMM):
     @n_features.setter
     def n_features(self, value):
         self._get_emission().n_features = value
+
+    def _emission_cells_per_row(self, n_features):
+        d = n_features
+        return d + {"spherical": 1, "diag": d}.get(self.covariance_type, d * d)
 
     def _n_rows(self):
         # Rows of the emission parameters (fewer than n_components when

@@ -6,6 +6,7 @@ import numpy as np
 
 from hmm_core.emissions.gmm import GMMEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["GMMHMM"]
 
@@ -75,6 +76,7 @@ class GMMHMM(BaseHMM):
     """
 
     _emission_class = GMMEmission
+    _parameter_constraints = model_rules(GMMEmission)
     _emission_letters = "mcw"
 
     n_mix = EmissionSetting()
@@ -112,6 +114,11 @@ class GMMHMM(BaseHMM):
     @covars_.deleter
     def covars_(self):
         self._get_emission().covars_ = None
+
+    def _emission_cells_per_row(self, n_features):
+        d = n_features
+        return int(self.n_mix) * (1 + d + {"spherical": 1, "diag": d}.get(self.covariance_type,
+                                                                          d * d))
 
     @property
     def n_features(self):

@@ -5,9 +5,21 @@ from __future__ import annotations
 import copy
 
 from hmm_core.emissions.independent import IndependentEmission, check_blocks, combined_letters
+from hmm_core.estimator.constraints import Check
+from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.base import BaseHMM
+from hmm_core.models._rules import check_emission_settings
 
 __all__ = ["IndependentHMM"]
+
+
+def _blocks_rule(value, name, owner):
+    """The blocks' layout, then each block's emission settings (as its own model's)."""
+    check_blocks(value)
+    rows = owner._n_emission_components()
+    for k, emission in enumerate(owner._get_emission().emissions):
+        check_emission_settings(emission, rows, prefix=f"{name}[{k}]: ")
+    return value
 
 
 class IndependentHMM(BaseHMM):
@@ -63,6 +75,9 @@ class IndependentHMM(BaseHMM):
     >>> model.emissions_[1].lambdas_.shape
     (2, 1)
     """
+
+    # The blocks first: the valid params letters are theirs.
+    _parameter_constraints = {"blocks": Check(_blocks_rule), **CHAIN_RULES}
 
     def __init__(self, blocks, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,

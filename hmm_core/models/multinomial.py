@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmm_core.emissions.multinomial import MultinomialEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["MultinomialHMM"]
 
@@ -56,6 +57,7 @@ class MultinomialHMM(BaseHMM):
     """
 
     _emission_class = MultinomialEmission
+    _parameter_constraints = model_rules(MultinomialEmission)
     _emission_letters = "e"
 
     n_trials = EmissionSetting()

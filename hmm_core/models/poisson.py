@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hmm_core.emissions.poisson import PoissonEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
+from hmm_core.models._rules import model_rules
 
 __all__ = ["PoissonHMM"]
 
@@ -56,6 +57,7 @@ class PoissonHMM(BaseHMM):
     """
 
     _emission_class = PoissonEmission
+    _parameter_constraints = model_rules(PoissonEmission)
     _emission_letters = "l"
 
     lambdas_prior = EmissionSetting()
