@@ -1,4 +1,4 @@
-/* Posteriors of one long sequence on two threads (see _scaled.pyx).
+/* Posteriors of one long sequence on two threads (see _scaled.pxd).
  *
  * The backward recursion needs no forward vector: with v_t = b_t * beta_t,
  * v_t = (v_{t+1} A^T) * b_t, which is the forward step run backwards in time
