@@ -31,7 +31,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import gammaln, logsumexp, xlogy
 
 settings.register_profile(
-    "hmm_core-props", deadline=None, print_blob=True,
+    "hmm_core-props", deadline=None, print_blob=True, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much])
 SCALE = float(os.environ.get("HMM_CORE_PROPS_SCALE", "1"))

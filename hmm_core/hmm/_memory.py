@@ -29,7 +29,9 @@ def known_n_features(emission):
     known = getattr(emission, "_known_n_features", None)
     value = known() if known is not None else getattr(emission, "n_features", None)
     if value is None and getattr(emission, "emissionprob_", None) is not None:
-        value = np.shape(emission.emissionprob_)[-1]
+        shape = np.shape(emission.emissionprob_)
+        # a malformed emissionprob_ (a string, a scalar) is reported by its own check
+        value = shape[-1] if shape else None
     return value
 
 
