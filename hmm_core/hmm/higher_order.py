@@ -328,6 +328,50 @@ class HigherOrderHMM(Queries, Estimator):
         expanded._fit_em(X, offsets, clamp)
         return self
 
+    def initialize(self, X, lengths=None):
+        """Initialise the expanded model from data, without EM (see :meth:`BaseHMM.initialize`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        self
+        """
+        self._expanded().initialize(X, lengths)
+        return self
+
+    def accumulate(self, X, lengths=None):
+        """E-step statistics of the expanded model (one state per history).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        SufficientStatistics
+            Counts over the expanded states (see :attr:`histories_`).
+        """
+        return self._expanded().accumulate(X, lengths)
+
+    def m_step(self, stats):
+        """One M-step of the expanded model from :meth:`accumulate`'s statistics.
+
+        Parameters
+        ----------
+        stats : SufficientStatistics
+
+        Returns
+        -------
+        self
+        """
+        self._expanded().m_step(stats)
+        return self
+
     # ----------------------------------------------------- scoring, decoding
     score_sequences = _on_expanded("score_sequences")
     aic = _on_expanded("aic")
