@@ -46,7 +46,7 @@ def _add_tree(a, b, where="emission"):
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         if len(a) != len(b):
             raise ValueError(f"cannot add statistics with {len(a)} and {len(b)} {where} blocks")
-        return [_add_tree(x, y, f"{where}[{i}]") for i, (x, y) in enumerate(zip(a, b))]
+        return [_add_tree(x, y, f"{where}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=True))]
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"cannot add statistics of shapes {a_arr.shape} and {b_arr.shape} "
