@@ -15,6 +15,7 @@ import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.hmm.statistics import SufficientStatistics
@@ -92,10 +93,19 @@ class Training(HMMCore, abstract=True):
         many random initialisations (drawn in turn from ``random_state``) and
         the run with the highest final objective is kept.
 
+        ``X`` may also be a source of chunks too large to hold at once: a
+        list of ``(X, lengths)`` pairs, or a callable returning a new
+        iterator of such pairs on every call (e.g. reading files). EM then
+        streams the source once per iteration, holding one chunk at a time,
+        and the result equals ``fit`` on the concatenated chunks.
+        Initialisation draws on a bounded sample of the source (at most
+        100,000 frames, uniform, fixed seed; the whole source when it is
+        smaller; see :mod:`hmm_core.hmm._streaming`).
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observation sequences.
+        X : array-like of shape (n_samples, n_features), or a chunk source
+            Concatenated observation sequences, or ``(X, lengths)`` chunks.
         lengths : array-like of int, optional
             Lengths of the sequences in ``X``; None means one sequence.
         states : array-like of int of shape (n_samples,), optional
@@ -106,6 +116,11 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
+        if is_chunk_source(X):
+            if lengths is not None or states is not None:
+                raise ValueError("with a source of (X, lengths) chunks, lengths and states "
+                                 "must be None (each chunk carries its lengths)")
+            return fit_source(self, X)
         X, offsets = self._validate(X, lengths)
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))

@@ -27,6 +27,7 @@ import numpy as np
 from hmm_core.estimator import Estimator
 from hmm_core.estimator.constraints import Check, Integer
 from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.base import BaseHMM, check_states
 from hmm_core.hmm.inference import Queries
 from hmm_core.kernels.validation import check_memory
@@ -313,6 +314,9 @@ class HigherOrderHMM(Queries, Estimator):
         """
         expanded = self._expanded()
         expanded._check_settings()
+        if is_chunk_source(X) and lengths is None and states is None:
+            fit_source(expanded, X)
+            return self
         X, offsets = expanded._validate(X, lengths)
         check_request(expanded, "fit", X, X.shape[0])
         if states is None:
