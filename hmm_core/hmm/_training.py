@@ -116,6 +116,7 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
+        self.__dict__.pop("_online", None)
         if is_chunk_source(X):
             if lengths is not None or states is not None:
                 raise ValueError("with a source of (X, lengths) chunks, lengths and states "
@@ -428,3 +429,33 @@ class Training(HMMCore, abstract=True):
         self._m_step(stats)
         self._check()
         return self
+
+    def partial_fit(self, X, lengths=None, step_decay=0.6, step=None):
+        """Online EM: one stepwise-EM update from a chunk of sequences.
+
+        Runs the E-step on the chunk under the current parameters, mixes its
+        statistics (normalised per frame) into running statistics with
+        weight ``rho_t``, and runs the M-step on them (Cappé & Moulines 2009;
+        Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The first call
+        on a model without parameters initialises them from its chunk, as
+        :meth:`initialize`. :meth:`fit` forgets the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observation sequences of the chunk.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+        step_decay : float, default 0.6
+            ``kappa`` in (0.5, 1]: the ``t``-th update (``t >= 1``) has weight
+            ``rho_t = (t + 2) ** -kappa``; the first has weight 1.
+        step : float in (0, 1], optional
+            A constant weight instead, for data whose distribution drifts.
+
+        Returns
+        -------
+        self
+        """
+        from hmm_core.hmm._online import partial_fit
+
+        return partial_fit(self, X, lengths, step_decay, step)
