@@ -130,11 +130,11 @@ class ChunkSource:
             values = np.asarray(X)
             n = values.shape[0]
             keys = rng.random(n)
-            if values.dtype.kind in "iu" and values.ndim == 2 and n:
-                best = values.argmax(axis=0)
-                for col, row in enumerate(best):
-                    if col not in top or values[row, col] > top[col][0]:
-                        top[col] = (values[row, col], values[row], start + row)
+            if values.dtype.kind in "iu" and n:
+                table = values.reshape(n, -1)
+                for col, row in enumerate(table.argmax(axis=0)):
+                    if col not in top or table[row, col] > top[col][0]:
+                        top[col] = (table[row, col], values[row], start + row)
             rows = values if kept_rows is None else np.concatenate([kept_rows, values])
             keys = np.concatenate([kept_keys, keys])
             pos = np.concatenate([kept_pos, start + np.arange(n)])
