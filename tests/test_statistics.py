@@ -303,10 +303,10 @@ def test_partial_fit_recovers_the_batch_mle():
     """
     true = CategoricalHMM(2)
     true.startprob_ = np.array([0.6, 0.4])
-    true.transmat_ = np.array([[0.9, 0.1], [0.2, 0.8]])
-    true.emissionprob_ = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    true.transmat_ = np.array([[0.95, 0.05], [0.1, 0.9]])
+    true.emissionprob_ = np.array([[0.8, 0.15, 0.05], [0.05, 0.15, 0.8]])
     X, _ = true.sample(10**6, random_state=3)
-    online = CategoricalHMM(2, init_params="", n_iter=100, tol=1e-3)
+    online = CategoricalHMM(2, init_params="", n_iter=100, tol=1e-4)
     online.startprob_ = np.array([0.5, 0.5])
     online.transmat_ = np.array([[0.7, 0.3], [0.3, 0.7]])
     online.emissionprob_ = np.array([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
@@ -316,7 +316,7 @@ def test_partial_fit_recovers_the_batch_mle():
     blocks = []
     for part in np.split(X, 20):
         block = copy.deepcopy(batch)
-        block.n_iter, block.tol = 30, 1e-4
+        block.n_iter, block.tol = 20, 1e-4
         block.fit(part)
         blocks.append(np.concatenate([block.emissionprob_.ravel(), block.transmat_.ravel()]))
     se = np.std(blocks, axis=0, ddof=1) / np.sqrt(len(blocks))
