@@ -323,3 +323,23 @@ def test_partial_fit_recovers_the_batch_mle():
     mle = np.concatenate([batch.emissionprob_.ravel(), batch.transmat_.ravel()])
     got = np.concatenate([online.emissionprob_.ravel(), online.transmat_.ravel()])
     assert np.all(np.abs(got - mle) <= 5 * se), (np.abs(got - mle) / se)
+
+
+def test_cli_fit_streams_fasta_in_chunks(tmp_path):
+    """``hmm-core fit`` on FASTA reads chunk by chunk: any chunk size gives the same model."""
+    from hmm_core import load
+    from hmm_core.cli.commands import main
+
+    rng = np.random.default_rng(0)
+    with open(tmp_path / "a.fa", "w") as handle:
+        for i in range(60):
+            probs = [0.4, 0.1, 0.1, 0.4] if i % 2 else [0.1, 0.4, 0.4, 0.1]
+            seq = "".join(rng.choice(list("ACGT"), size=int(rng.integers(20, 200)), p=probs))
+            handle.write(f">s{i}\n{seq}\n")
+    for name, size in (("small", 500), ("whole", 10**6)):
+        assert main(["fit", str(tmp_path / "a.fa"), "--alphabet", "dna", "--states", "2",
+                     "--seed", "0", "--chunk-size", str(size), "-q",
+                     "-o", str(tmp_path / f"{name}.hmm")]) == 0
+    small, whole = load(tmp_path / "small.hmm"), load(tmp_path / "whole.hmm")
+    assert_allclose(small.emissionprob_, whole.emissionprob_, rtol=1e-10)
+    assert_allclose(small.transmat_, whole.transmat_, rtol=1e-10)
