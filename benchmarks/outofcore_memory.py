@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -89,7 +90,8 @@ def measure(mode, n_frames, chunk):
 
 def run_case(mode, n_frames, chunk):
     """``measure`` in a fresh subprocess (peak RSS is per process)."""
-    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); import outofcore_memory as m; "
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import json, sys; sys.path.insert(0, {here!r}); import outofcore_memory as m; "
             f"print(json.dumps(m.measure({mode!r}, {n_frames}, {chunk})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
