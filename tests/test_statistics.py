@@ -343,3 +343,12 @@ def test_cli_fit_streams_fasta_in_chunks(tmp_path):
     small, whole = load(tmp_path / "small.hmm"), load(tmp_path / "whole.hmm")
     assert_allclose(small.emissionprob_, whole.emissionprob_, rtol=1e-10)
     assert_allclose(small.transmat_, whole.transmat_, rtol=1e-10)
+
+
+def test_partial_fit_higher_order():
+    X = _data("symbols")
+    model = HigherOrderHMM(CategoricalHMM(2, random_state=0), order=2)
+    for start in range(0, X.shape[0], 50):
+        model.partial_fit(X[start:start + 50])
+    assert model.transmat_.shape == (2, 2, 2)
+    assert_allclose(model.transmat_.sum(axis=-1), 1.0)

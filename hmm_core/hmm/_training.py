@@ -438,7 +438,9 @@ class Training(HMMCore, abstract=True):
         weight ``rho_t``, and runs the M-step on them (Cappé & Moulines 2009;
         Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The first call
         on a model without parameters initialises them from its chunk, as
-        :meth:`initialize`. :meth:`fit` forgets the running statistics.
+        :meth:`initialize`; on a model fitted otherwise (or loaded from a
+        file, which does not keep the running statistics) the first call
+        starts them from its chunk. :meth:`fit` forgets them.
 
         Parameters
         ----------
