@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import numbers
 
+from hmm_core.estimator import InvalidParameterError
+
 __all__ = ["partial_fit"]
 
 
 def _check_steps(step_decay, step):
     if isinstance(step_decay, bool) or not isinstance(step_decay, numbers.Real) or not (
             0.5 < step_decay <= 1.0):
-        raise ValueError(f"step_decay must be a number in (0.5, 1], got {step_decay!r}")
+        raise InvalidParameterError(f"step_decay must be a number in (0.5, 1], "
+                                    f"got {step_decay!r}")
     if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Real)
                              or not 0.0 < step <= 1.0):
-        raise ValueError(f"step must be None or a number in (0, 1], got {step!r}")
+        raise InvalidParameterError(f"step must be None or a number in (0, 1], got {step!r}")
 
 
 def _is_fitted(model):
