@@ -352,3 +352,13 @@ def test_partial_fit_higher_order():
         model.partial_fit(X[start:start + 50])
     assert model.transmat_.shape == (2, 2, 2)
     assert_allclose(model.transmat_.sum(axis=-1), 1.0)
+
+
+def test_chunk_source_names_the_impossible_sequence_in_the_whole_source():
+    model = CategoricalHMM(2, init_params="", n_iter=2)
+    model.startprob_ = np.array([1.0, 0.0])
+    model.transmat_ = np.eye(2)
+    model.emissionprob_ = np.array([[1.0, 0.0], [0.0, 1.0]])
+    chunks = [(np.array([[0], [0]]), [2]), (np.array([[0], [1]]), [1, 1])]
+    with pytest.raises(ValueError, match="sequence 2 has zero probability"):
+        model.fit(chunks)
