@@ -14,6 +14,7 @@ from hmm_core import (
     GaussianHMM,
     HigherOrderHMM,
     IndependentHMM,
+    InvalidParameterError,
     MultinomialHMM,
     PoissonHMM,
     SufficientStatistics,
@@ -278,20 +279,20 @@ def test_chunk_source_errors():
 def test_partial_fit_needs_data_and_valid_steps():
     with pytest.raises(ValueError, match="X is None"):
         CategoricalHMM(2).partial_fit(None)
-    with pytest.raises(ValueError, match="step_decay"):
-        CategoricalHMM(2).partial_fit(np.array([[0], [1]]), step_decay=0.5)
-    with pytest.raises(ValueError, match="step must be"):
-        CategoricalHMM(2).partial_fit(np.array([[0], [1]]), step=0.0)
+    with pytest.raises(InvalidParameterError, match="online_decay"):
+        CategoricalHMM(2, online_decay=0.5).partial_fit(np.array([[0], [1]]))
+    with pytest.raises(InvalidParameterError, match="online_step"):
+        CategoricalHMM(2, online_step=0.0).partial_fit(np.array([[0], [1]]))
     model = CategoricalHMM(2, random_state=0).partial_fit(np.array([[0], [1], [1]]))
     assert model.emissionprob_.shape == (2, 2)
 
 
 def test_partial_fit_constant_step_follows_drift():
     rng = np.random.default_rng(0)
-    model = PoissonHMM(1, random_state=0)
+    model = PoissonHMM(1, random_state=0, online_step=0.2)
     for rate in (2.0, 20.0):
         for _ in range(60):
-            model.partial_fit(rng.poisson(rate, size=(200, 1)).astype(float), step=0.2)
+            model.partial_fit(rng.poisson(rate, size=(200, 1)).astype(float))
     assert abs(model.lambdas_[0, 0] - 20.0) < 0.5
 
 

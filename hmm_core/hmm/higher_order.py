@@ -376,21 +376,21 @@ class HigherOrderHMM(Queries, Estimator):
         self._expanded().m_step(stats)
         return self
 
-    def partial_fit(self, X, lengths=None, step_decay=0.6, step=None):
+    def partial_fit(self, X, lengths=None):
         """Online EM on the expanded model (see :meth:`BaseHMM.partial_fit`).
+
+        The steps are the template model's ``online_decay`` and ``online_step``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         lengths : array-like of int, optional
-        step_decay : float, default 0.6
-        step : float, optional
 
         Returns
         -------
         self
         """
-        self._expanded().partial_fit(X, lengths, step_decay, step)
+        self._expanded().partial_fit(X, lengths)
         return self
 
     # ----------------------------------------------------- scoring, decoding
