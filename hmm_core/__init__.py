@@ -35,9 +35,10 @@ from hmm_core.functional import kbest as _kbest
 from hmm_core.hmm import base as _base
 from hmm_core.hmm import monitor as _monitor
 from hmm_core.hmm.higher_order import HigherOrderHMM
-from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.io import formats as _formats
 from hmm_core.io import load
+from hmm_core.io.sequences import sequences_from_frame, split_sequences
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
     GMMHMM,
@@ -71,6 +72,7 @@ __all__ = [
     "__version__",
     "CategoricalHMM",
     "ConvergenceMonitor",
+    "ConvergenceWarning",
     "GMMHMM",
     "GaussianHMM",
     "HigherOrderHMM",
@@ -88,7 +90,9 @@ __all__ = [
     "load",
     "openmp_enabled",
     "posteriors",
+    "sequences_from_frame",
     "show_config",
+    "split_sequences",
     "topology",
     "viterbi",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.core import HMMCore
-from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.kernels.frames import dense
 from hmm_core.structure import topology as _topology
 
@@ -265,6 +265,10 @@ class Training(HMMCore, abstract=True):
                 callback(self.monitor_)
             if self.monitor_.converged:
                 break
+        if not self.monitor_.converged and self.n_iter > 0:
+            warnings.warn(f"EM stopped after n_iter={self.n_iter} iterations without "
+                          f"converging (last gain above tol={self.tol:g}); raise n_iter",
+                          ConvergenceWarning, stacklevel=4)
 
     def _m_step(self, stats, X):
         params = self.params
