@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+import warnings
 
 import numpy as np
 
 from hmm_core.cli._common import (
+    data_files,
+    data_label,
     finite_or_none,
     get_alphabet,
     memory_hint,
@@ -17,6 +21,7 @@ from hmm_core.cli._common import (
 )
 from hmm_core.cli._outputs import Outputs
 from hmm_core.cli._parser import UsageError
+from hmm_core.hmm.monitor import ConvergenceWarning
 
 
 def _sticky(model, p, keep_zeros):
@@ -78,27 +83,32 @@ def cmd_fit(args):
     """Run ``hmm-core fit``; returns the exit status."""
     from hmm_core.io.formats import detect_format
 
-    fmt = detect_format(args.data, args.format)
-    with Outputs([("data file", args.data)],
+    files = data_files(args)
+    fmts = {detect_format(path, args.format) for path in files}
+    with Outputs([("data file", path) for path in files],
                  [("-o/--output", args.output), ("--summary", args.summary)]) as out:
         alphabet = get_alphabet(args, {})
-        if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
-            raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
+        for fmt in sorted(fmts & {"fasta", "fastq"}):
+            if args.kind not in (None, "categorical", "markov"):
+                raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
-        with memory_hint(f"while fitting: fit reads all of {args.data} and trains on it at "
-                         "once; fit fewer or shorter sequences"):
+        with memory_hint(f"while fitting: fit reads all of {data_label(args)} and trains on "
+                         "it at once; fit fewer or shorter sequences"):
             start = time.perf_counter()
             obs = read_data(args, {}, alphabet)
             model, kind = _build_model(args, alphabet)
             try:
-                model.fit(obs.X, obs.lengths)
+                with warnings.catch_warnings():  # said once, below, as one line
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(obs.X, obs.lengths)
             except ValueError as exc:
-                raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
+                raise ValueError(f"cannot fit a {kind} model to {data_label(args)}: "
+                                 f"{exc}") from None
             seconds = time.perf_counter() - start
             meta = {"alphabet": alphabet.to_json() if alphabet is not None else None,
                     "columns": obs.columns, "id_column": args.id_column,
-                    "data": os.path.basename(args.data)}
+                    "data": ", ".join(os.path.basename(path) for path in files)}
             out.save("-o/--output", lambda path: model.save(path, metadata=meta))
             summary = _fit_summary(model, obs, seconds, args.output)
         if args.summary:
@@ -106,11 +116,23 @@ def cmd_fit(args):
     what = (f"{summary['iterations']} iterations, "
             f"{'converged' if summary['converged'] else 'not converged'}, "
             if summary.get("iterations") is not None else "")
+    _warn_unconverged(model)
     report(args, f"fitted {type(model).__name__} ({summary['n_components']} states) to "
                   f"{summary['n_sequences']:,} sequences ({summary['n_frames']:,} frames) in "
                   f"{seconds:.2f} s: {what}log-likelihood {summary['log_likelihood']:.6g}; "
                   f"wrote {args.output}")
     return 0
+
+
+def _warn_unconverged(model):
+    """One line on stderr when EM ran out of iterations (even with --quiet)."""
+    monitor = getattr(model, "monitor_", None)
+    if monitor is None or not monitor.history or monitor.converged:
+        return
+    gain = (f"last gain {monitor.history[-1] - monitor.history[-2]:.3g}"
+            if len(monitor.history) >= 2 else "one iteration")
+    print(f"hmm-core: warning: EM did not converge in {monitor.iter} iterations ({gain}, "
+          f"--tol {monitor.tol:g}); raise --n-iter", file=sys.stderr)
 
 
 def _fit_summary(model, obs, seconds, path):

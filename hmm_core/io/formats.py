@@ -333,7 +333,7 @@ def _not_a_number(path, line, cell, index, header, feature):
     column = f"column {header[index]!r}" if header is not None else f"column {index + 1}"
     others = [header[i] if header is not None else str(i + 1) for i in feature if i != index]
     hint = f" (e.g. --columns {','.join(others)})" if others else ""
-    return (f"{path}, line {line}: {cell!r} in {column} is not a number; choose the "
+    return (f"{path}, line {line}: {cell!r} is not a number ({column}); choose the "
             f"numeric feature columns with --columns{hint} (columns= in the API), or name "
             "a sequence-id column with --id-column")
 
