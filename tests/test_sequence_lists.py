@@ -186,3 +186,24 @@ def test_categorical_plots_use_the_alphabet_and_draw_symbols():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list("ACGT")
     with pytest.raises(ValueError, match="the alphabet has 2 symbols but the model emits 4"):
         plot.plot_emissions(model, alphabet="AB")
+
+
+def test_markov_chains_and_state_labels_take_lists_too():
+    from hmm_core import HigherOrderMarkovChain, MarkovChain
+
+    sequences = [np.array([0, 1, 1, 2]), np.array([2, 0, 1]), np.array([1, 1, 0, 2, 2])]
+    X, lengths = np.concatenate(sequences), [len(s) for s in sequences]
+    for make in (MarkovChain, lambda: HigherOrderMarkovChain(order=2)):
+        by_list, by_lengths = make().fit(sequences), make().fit(X, lengths)
+        assert_array_equal(by_list.startprob_, by_lengths.startprob_)
+        assert_array_equal(by_list.score_sequences(sequences),
+                           by_lengths.score_sequences(X, lengths))
+    named = MarkovChain(state_names=["x", "y"]).fit([np.array(["x", "y", "x"]),
+                                                     np.array(["y", "y"])])
+    assert_array_equal(named.transmat_, [[0, 1], [0.5, 0.5]])
+    # fit's states= follows X: one array of labels per sequence.
+    labels = [np.array([0, 0, 1, 1]), np.array([1, 0, 0]), np.array([0, 1, 1, 0, 0])]
+    by_list = CategoricalHMM(2).fit(sequences, states=labels)
+    by_lengths = CategoricalHMM(2).fit(X, lengths, states=np.concatenate(labels))
+    assert_array_equal(by_list.transmat_, by_lengths.transmat_)
+    assert_array_equal(by_list.emissionprob_, by_lengths.emissionprob_)

@@ -18,6 +18,7 @@ from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.kernels.frames import dense
+from hmm_core.kernels.validation import as_concatenated
 from hmm_core.structure import topology as _topology
 
 __all__ = ["check_states", "path_stats"]
@@ -106,6 +107,7 @@ class Training(HMMCore, abstract=True):
         """
         self._check_settings()
         X, offsets = self._validate(X, lengths)
+        states = as_concatenated(states)[0]  # one array of states per sequence of a list
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))
         labels = None if states is None else check_states(states, X.shape[0],
