@@ -93,6 +93,7 @@ class BedGraphWriter:
 
     def track(self, name, description):
         """Start a track."""
+        description = description.replace('"', "'")  # the value is double-quoted
         self.handle.write(f'track type=bedGraph name="{name}" description="{description}"\n')
 
     def write(self, ids, lengths, values):
