@@ -35,10 +35,11 @@ from hmm_core.functional import kbest as _kbest
 from hmm_core.hmm import base as _base
 from hmm_core.hmm import monitor as _monitor
 from hmm_core.hmm.higher_order import HigherOrderHMM
-from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.io import formats as _formats
 from hmm_core.io import load
+from hmm_core.io.sequences import sequences_from_frame, split_sequences
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
     GMMHMM,
@@ -72,6 +73,7 @@ __all__ = [
     "__version__",
     "CategoricalHMM",
     "ConvergenceMonitor",
+    "ConvergenceWarning",
     "GMMHMM",
     "GaussianHMM",
     "HigherOrderHMM",
@@ -90,7 +92,9 @@ __all__ = [
     "load",
     "openmp_enabled",
     "posteriors",
+    "sequences_from_frame",
     "show_config",
+    "split_sequences",
     "topology",
     "viterbi",
 ]

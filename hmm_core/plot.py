@@ -59,6 +59,45 @@ def _chain(model):
     return np.asarray(model.startprob_), trans, None if end is None else np.asarray(end), names
 
 
+def _symbols(alphabet, n_symbols):
+    """Labels of symbols ``0..n_symbols-1``: the alphabet's symbols, else the integers.
+
+    ``alphabet`` is an :class:`~hmm_core.io.formats.Alphabet`, a name
+    (``"DNA"``), a string of one-character symbols (``"ACGT"``), a list of
+    symbols, or the ``"alphabet"`` entry of a model file's metadata.
+    """
+    if alphabet is None:
+        return [str(k) for k in range(n_symbols)]
+    from hmm_core.io.formats import Alphabet
+
+    if isinstance(alphabet, dict):
+        alphabet = Alphabet.from_json(alphabet)
+    elif isinstance(alphabet, str):
+        alphabet = Alphabet.parse(alphabet)
+    symbols = list(getattr(alphabet, "symbols", alphabet))
+    if len(symbols) != n_symbols:
+        raise ValueError(f"the alphabet has {len(symbols)} symbols but the model emits "
+                         f"{n_symbols}")
+    return [str(s) for s in symbols]
+
+
+def _is_categorical(model):
+    return type(model).__name__ == "CategoricalHMM"
+
+
+def _draw_symbols(ax, t, symbols, labels):
+    """Categorical observations as symbols: one mark per frame on its symbol's row."""
+    seen = symbols >= 0  # -1: a missing frame
+    if t.size <= 120:  # few frames: the letters themselves, readable
+        for x, k in zip(t[seen].tolist(), symbols[seen].tolist(), strict=True):
+            ax.text(x, k, labels[k], ha="center", va="center", fontsize=8)
+    else:
+        ax.scatter(t[seen], symbols[seen], marker="|", s=30, color="0.25")
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.set_ylim(-0.5, len(labels) - 0.5)
+    ax.set_ylabel("symbol")
+
+
 def _names(given, default):
     if given is None:
         return default
@@ -208,7 +247,7 @@ def _one_sequence(X, lengths, sequence):
 
 
 def plot_posteriors(model, X, lengths=None, sequence=0, state_names=None,
-                    feature_names=None):
+                    feature_names=None, alphabet=None):
     """Plot the posteriors over time as stacked areas, the Viterbi path and the observations.
 
     Parameters
@@ -220,6 +259,11 @@ def plot_posteriors(model, X, lengths=None, sequence=0, state_names=None,
     sequence : int
         Which sequence of ``X`` to draw.
     state_names, feature_names : list of str, optional
+    alphabet : Alphabet, str, list of str or dict, optional
+        Symbols of a categorical model (an alphabet, a name like ``"DNA"``,
+        ``"ACGT"``, a list, or a model file's ``read_user_metadata(path)
+        ["alphabet"]``): its observations are drawn as these symbols, one
+        mark per frame on its symbol's row, not as a line.
 
     Returns
     -------
@@ -248,6 +292,13 @@ def plot_posteriors(model, X, lengths=None, sequence=0, state_names=None,
                    extent=(-0.5, len(X) - 0.5, 0, 1))
     axes[1].set_yticks([])
     axes[1].set_ylabel("Viterbi", rotation=0, ha="right", va="center")
+    if _is_categorical(model):
+        labels = _symbols(alphabet if alphabet is not None else feature_names,
+                          model.n_features)
+        _draw_symbols(axes[2], t, np.asarray(X, dtype=np.int64)[:, 0], labels)
+        axes[2].set_xlabel("time")
+        axes[2].set_xlim(-0.5, len(X) - 0.5)
+        return fig
     values = np.asarray(X, dtype=float)
     labels = feature_names or [f"x{k}" for k in range(values.shape[1])]
     for k in range(min(values.shape[1], 6)):
@@ -275,7 +326,7 @@ def _ellipse(ax, mean, cov, color, alpha, label=None):
 
 
 def plot_emissions(model, ax=None, features=(0, 1), state_names=None, feature_names=None,
-                   X=None):
+                   X=None, alphabet=None):
     """Emission parameters: bars per state, or Gaussian ellipses for two features.
 
     Parameters
@@ -290,6 +341,9 @@ def plot_emissions(model, ax=None, features=(0, 1), state_names=None, feature_na
         ``feature_names`` label symbols (bars) or features (ellipses).
     X : array-like, optional
         Observations to scatter behind the ellipses.
+    alphabet : Alphabet, str, list of str or dict, optional
+        Symbols of a categorical model, labelling its bars (``"DNA"`` gives
+        A, C, G, T; see :func:`plot_posteriors`).
 
     Returns
     -------
@@ -301,7 +355,8 @@ def plot_emissions(model, ax=None, features=(0, 1), state_names=None, feature_na
         values = np.asarray(model.lambdas_ if name == "PoissonHMM" else model.emissionprob_)
         n, m = values.shape
         names = _names(state_names, [f"state {i}" for i in range(n)])
-        ticks = feature_names or [str(k) for k in range(m)]
+        ticks = (_symbols(alphabet, m) if alphabet is not None and name == "CategoricalHMM"
+                 else feature_names or [str(k) for k in range(m)])
         width = 0.8 / n
         for i, color in enumerate(_colors(n)):
             ax.bar(np.arange(m) + (i - (n - 1) / 2) * width, values[i], width,

@@ -22,6 +22,7 @@ from hmm_core.chains._validation import (
 from hmm_core.estimator import Estimator
 from hmm_core.estimator.constraints import Check
 from hmm_core.estimator.docs import document_parameters
+from hmm_core.kernels.validation import as_concatenated
 
 __all__ = ["ChainBase", "cumulative_rows", "draw", "normalize_counts", "sequence_starts"]
 
@@ -120,6 +121,7 @@ class ChainBase(Estimator, abstract=True):
 
     def _convert(self, X, lengths, n_states=None, name="X"):
         names = getattr(self, "state_names_", None) or self.state_names
+        X, lengths = as_concatenated(X, lengths)  # a list of per-sequence arrays
         x = as_state_sequence(X, n_states, names, name=name)
         return x, check_lengths(lengths, x.size)
 

@@ -66,11 +66,66 @@ def _columns(args, meta):
     return meta.get("columns")
 
 
-def read_data(args, meta, alphabet):
-    from hmm_core.io.formats import read_observations
+def data_files(args):
+    """The data files of a command: its arguments, a glob the shell left alone expanded.
 
-    return read_observations(args.data, args.format, alphabet,
-                             args.id_column or meta.get("id_column"), _columns(args, meta))
+    A pattern that matches nothing is kept as it is, so that reading it says
+    the file does not exist.
+    """
+    import glob
+    import os
+
+    files = []
+    for name in args.data:
+        matches = ([] if os.path.exists(name) or not glob.has_magic(name)
+                   else sorted(glob.glob(name)))
+        files.extend(matches or [name])
+    return files
+
+
+def data_label(args):
+    """The data files, for messages and summaries."""
+    files = data_files(args)
+    return files[0] if len(files) == 1 else ", ".join(files)
+
+
+class _IdCheck:
+    """Refuses a sequence id that an earlier data file used too (ids are kept per file)."""
+
+    def __init__(self):
+        self.owner = {}
+
+    def add(self, ids, index, path):
+        """Record the ids of the ``index``-th file, ``path``."""
+        for name in ids:
+            first, first_path = self.owner.setdefault(name, (index, path))
+            if first != index:
+                raise ValueError(f"the sequence id {name!r} is in both {first_path} and "
+                                 f"{path} (data files {first + 1} and {index + 1}): ids are "
+                                 "kept as they are in each file, so they must differ "
+                                 "between files (or run the files separately)")
+
+
+def read_data(args, meta, alphabet):
+    """The observations of every data file, concatenated in order."""
+    from hmm_core.io.formats import Observations, read_observations
+
+    parts, check = [], _IdCheck()
+    for index, path in enumerate(data_files(args)):
+        obs = read_observations(path, args.format, alphabet,
+                                args.id_column or meta.get("id_column"), _columns(args, meta))
+        if parts and obs.X.shape[1:] != parts[0].X.shape[1:]:
+            raise ValueError(f"{path} has {obs.X.shape[1]} feature column(s) but "
+                             f"{data_files(args)[0]} has {parts[0].X.shape[1]}")
+        if parts and obs.columns != parts[0].columns:
+            raise ValueError(f"{path} has columns {obs.columns} but {data_files(args)[0]} "
+                             f"has {parts[0].columns}")
+        check.add(obs.ids, index, path)
+        parts.append(obs)
+    if len(parts) == 1:
+        return parts[0]
+    return Observations([i for p in parts for i in p.ids], np.concatenate([p.X for p in parts]),
+                        np.concatenate([p.lengths for p in parts]), parts[0].columns)
 
 
 def set_threads(model, n_threads):
@@ -81,13 +136,6 @@ def set_threads(model, n_threads):
     target = getattr(model, "model", model)  # HigherOrderHMM: its template
     if hasattr(target, "n_threads"):
         target.n_threads = n_threads
-
-
-def delimiter_of(path):
-    """Tab for ``.tsv``/``.tab``/``.txt`` tables, else comma (and for standard output)."""
-    if path not in (None, "-") and path.lower().endswith((".tsv", ".tab", ".txt")):
-        return "\t"
-    return ","
 
 
 def write_json(handle, data):
@@ -124,10 +172,11 @@ def report(args, message):
 
 
 def data_chunks(args, meta, model, alphabet):
-    """Chunks of the data file, its size and the frames a chunk holds at most.
+    """Chunks of the data files, their total size and the frames a chunk holds at most.
 
-    See :func:`hmm_core.cli._batch.iter_chunks`; running out of memory while
-    reading says what would help.
+    See :func:`hmm_core.cli._batch.iter_chunks`; the files are read in turn
+    (a chunk never spans two files) and running out of memory while reading
+    says what would help.
     """
     from hmm_core.cli._batch import chunk_frames, iter_chunks
     from hmm_core.io.formats import detect_format
@@ -137,21 +186,39 @@ def data_chunks(args, meta, model, alphabet):
         max_frames = chunk_frames(n_states, args.chunk_size)
     except ValueError as exc:
         raise UsageError(f"--chunk-size: {exc}") from None
-    chunks, total = iter_chunks(args.data, args.format, alphabet, max_frames,
-                                lambda: read_data(args, meta, alphabet))
-    fmt = detect_format(args.data, args.format)
-    if fmt in ("fasta", "fastq"):
-        hint = (f"while reading {args.data}: lower --chunk-size (now {max_frames:,} frames; "
-                "a chunk holds at least one whole record)")
-    else:
-        hint = (f"while reading {args.data}: {fmt.upper()} data is read whole (only FASTA "
+    files, opened, total = data_files(args), [], 0
+    for path in files:
+        one = argparse_copy(args, data=[path])
+        chunks, size = iter_chunks(path, args.format, alphabet, max_frames,
+                                   lambda one=one: read_data(one, meta, alphabet))
+        opened.append((path, chunks, total))
+        total += size
+
+    def hint(path):
+        fmt = detect_format(path, args.format)
+        if fmt in ("fasta", "fastq"):
+            return (f"while reading {path}: lower --chunk-size (now {max_frames:,} frames; "
+                    "a chunk holds at least one whole record)")
+        return (f"while reading {path}: {fmt.upper()} data is read whole (only FASTA "
                 "and FASTQ are streamed); split the file")
 
     def reading():
-        with memory_hint(hint):
-            yield from chunks
+        check = _IdCheck() if len(opened) > 1 else None  # one file: its ids as they are
+        for index, (path, chunks, before) in enumerate(opened):
+            with memory_hint(hint(path)):
+                for chunk, position in chunks:
+                    if check is not None:
+                        check.add(chunk.ids, index, path)
+                    yield chunk, before + position
 
     return reading(), total, max_frames
+
+
+def argparse_copy(args, **changes):
+    """A copy of parsed arguments with some changed."""
+    import argparse
+
+    return argparse.Namespace(**{**vars(args), **changes})
 
 
 def stream_chunks(chunks, total, args, label, process, hint):
@@ -169,7 +236,7 @@ def stream_chunks(chunks, total, args, label, process, hint):
         except FormatError:
             raise
         except ValueError as exc:
-            raise ValueError(f"{args.data} does not fit the model {args.model}: "
+            raise ValueError(f"{data_label(args)} does not fit the model {args.model}: "
                              f"{exc}") from None
 
     return stream(chunks, total, checked, sys.stderr.isatty() and not args.quiet, label)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+import warnings
 
 import numpy as np
 
 from hmm_core.cli._common import (
+    data_files,
+    data_label,
     finite_or_none,
     get_alphabet,
     memory_hint,
@@ -17,6 +21,7 @@ from hmm_core.cli._common import (
 )
 from hmm_core.cli._outputs import Outputs
 from hmm_core.cli._parser import UsageError
+from hmm_core.hmm.monitor import ConvergenceWarning
 
 
 def _sticky(model, p, keep_zeros):
@@ -78,34 +83,39 @@ def cmd_fit(args):
     """Run ``hmm-core fit``; returns the exit status."""
     from hmm_core.io.formats import detect_format
 
-    fmt = detect_format(args.data, args.format)
-    with Outputs([("data file", args.data)],
+    files = data_files(args)
+    fmts = {detect_format(path, args.format) for path in files}
+    with Outputs([("data file", path) for path in files],
                  [("-o/--output", args.output), ("--summary", args.summary)]) as out:
         alphabet = get_alphabet(args, {})
-        if fmt in ("fasta", "fastq") and args.kind not in (None, "categorical", "markov"):
-            raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
+        for fmt in sorted(fmts & {"fasta", "fastq"}):
+            if args.kind not in (None, "categorical", "markov"):
+                raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
-        streamed = (fmt in ("fasta", "fastq") and args.kind in (None, "categorical")
-                    and alphabet is not None)
-        with memory_hint(f"while fitting: fit reads all of {args.data} and trains on it at "
-                         "once; fit fewer or shorter sequences"):
+        streamed = (len(fmts) == 1 and fmts <= {"fasta", "fastq"}
+                    and args.kind in (None, "categorical") and alphabet is not None)
+        with memory_hint(f"while fitting: fit reads all of {data_label(args)} and trains on "
+                         "it at once; fit fewer or shorter sequences"):
             start = time.perf_counter()
             model, kind = _build_model(args, alphabet)
             if streamed:  # read once per EM iteration, one chunk at a time
-                obs = _FastaSource(args, alphabet, fmt, model.n_components)
+                obs = _FastaSource(files, alphabet, fmts.pop(), model.n_components, args)
                 data = (obs, None)
             else:
                 obs = read_data(args, {}, alphabet)
                 data = (obs.X, obs.lengths)
             try:
-                model.fit(*data)
+                with warnings.catch_warnings():  # said once, below, as one line
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(*data)
             except ValueError as exc:
-                raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
+                raise ValueError(f"cannot fit a {kind} model to {data_label(args)}: "
+                                 f"{exc}") from None
             seconds = time.perf_counter() - start
             meta = {"alphabet": alphabet.to_json() if alphabet is not None else None,
                     "columns": obs.columns, "id_column": args.id_column,
-                    "data": os.path.basename(args.data)}
+                    "data": ", ".join(os.path.basename(path) for path in files)}
             out.save("-o/--output", lambda path: model.save(path, metadata=meta))
             summary = _fit_summary(model, obs, seconds, args.output)
         if args.summary:
@@ -113,6 +123,7 @@ def cmd_fit(args):
     what = (f"{summary['iterations']} iterations, "
             f"{'converged' if summary['converged'] else 'not converged'}, "
             if summary.get("iterations") is not None else "")
+    _warn_unconverged(model)
     report(args, f"fitted {type(model).__name__} ({summary['n_components']} states) to "
                   f"{summary['n_sequences']:,} sequences ({summary['n_frames']:,} frames) in "
                   f"{seconds:.2f} s: {what}log-likelihood {summary['log_likelihood']:.6g}; "
@@ -123,19 +134,20 @@ def cmd_fit(args):
 class _FastaSource:
     """A FASTA/FASTQ file as a re-iterable source of ``(X, lengths)`` chunks for ``fit``."""
 
-    def __init__(self, args, alphabet, fmt, n_states):
+    def __init__(self, paths, alphabet, fmt, n_states, args):
         from hmm_core.cli._batch import chunk_frames
 
-        self.path, self.alphabet, self.fastq = args.data, alphabet, fmt == "fastq"
+        self.paths, self.alphabet, self.fastq = paths, alphabet, fmt == "fastq"
         self.max_frames = chunk_frames(n_states, getattr(args, "chunk_size", None))
         self.columns = None
 
     def __call__(self):
         from hmm_core.io.formats import iter_fasta_chunks
 
-        for chunk, _ in iter_fasta_chunks(self.path, self.alphabet, self.max_frames,
-                                          self.fastq):
-            yield chunk.X, chunk.lengths
+        for path in self.paths:
+            for chunk, _ in iter_fasta_chunks(path, self.alphabet, self.max_frames,
+                                              self.fastq):
+                yield chunk.X, chunk.lengths
 
 
 def _streamed_totals(model, source):
@@ -145,6 +157,17 @@ def _streamed_totals(model, source):
         loglik += float(model.score(X, lengths))
         n_seq, n_frames = n_seq + len(lengths), n_frames + int(np.sum(lengths))
     return loglik, n_seq, n_frames
+
+
+def _warn_unconverged(model):
+    """One line on stderr when EM ran out of iterations (even with --quiet)."""
+    monitor = getattr(model, "monitor_", None)
+    if monitor is None or not monitor.history or monitor.converged:
+        return
+    gain = (f"last gain {monitor.history[-1] - monitor.history[-2]:.3g}"
+            if len(monitor.history) >= 2 else "one iteration")
+    print(f"hmm-core: warning: EM did not converge in {monitor.iter} iterations ({gain}, "
+          f"--tol {monitor.tol:g}); raise --n-iter", file=sys.stderr)
 
 
 def _fit_summary(model, obs, seconds, path):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 
 from hmm_core.cli._common import (
-    delimiter_of,
     emission_of,
     finite_or_none,
     get_alphabet,
@@ -15,20 +15,8 @@ from hmm_core.cli._common import (
     load_model,
     memory_hint,
 )
-from hmm_core.cli._outputs import Outputs, numpy_name
+from hmm_core.cli._outputs import Outputs, output_format
 from hmm_core.cli._parser import UsageError
-
-
-def _sample_destination(path):
-    """The kind of ``sample`` output and the file written (NumPy adds its extension)."""
-    out = (path or "-").lower()
-    if out.endswith(".npz"):
-        return "npz", numpy_name(path, ".npz")
-    if out.endswith(".npy"):
-        return "npy", numpy_name(path, ".npy")
-    if out.endswith((".fa", ".fasta", ".fna")):
-        return "fasta", path
-    return "table", path or "-"
 
 
 def _draw(model, args, ids):
@@ -53,8 +41,13 @@ def cmd_sample(args):
     """Run ``hmm-core sample``; returns the exit status."""
     from hmm_core.io.formats import write_fasta
 
-    kind, destination = _sample_destination(args.output)
-    with Outputs([("model file", args.model)], [("-o/--output", destination)]) as out:
+    if args.old_length is not None:
+        print("hmm-core: note: -n for sample's length is deprecated, -n means --states in "
+              "fit and demo: use -l/--length", file=sys.stderr)
+        args.length = args.old_length
+    with Outputs([("model file", args.model)], [("-o/--output", args.output or "-")]) as out:
+        kind = output_format("-o/--output", args.output, args.output_format,
+                             ("csv", "tsv", "npz", "npy", "fasta"))
         model, meta = load_model(args.model)
         if args.length < 1 or args.sequences < 1:
             raise UsageError("--length and --sequences must be at least 1")
@@ -75,7 +68,7 @@ def cmd_sample(args):
                                  "(--alphabet)")
             write_fasta(out.open("-o/--output"), ids, [alphabet.decode(x) for x in xs])
         else:
-            handle, delim = out.open("-o/--output"), delimiter_of(args.output)
+            handle, delim = out.open("-o/--output"), "\t" if kind == "tsv" else ","
             names = meta.get("columns") or [f"x{k}" for k in range(X.shape[1])]
             handle.write(delim.join(["sequence_id", "state", *names]) + "\n")
             cells = ([[alphabet.symbols[int(v)]] for v in X[:, 0]] if alphabet is not None

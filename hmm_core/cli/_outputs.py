@@ -25,7 +25,72 @@ import tempfile
 
 from hmm_core.cli._parser import UsageError
 
-__all__ = ["Outputs", "numpy_name"]
+__all__ = ["Outputs", "numpy_name", "output_format"]
+
+# Output formats by extension (after a ``.gz`` suffix, which compresses any of them).
+_OUTPUT_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv",
+                      ".npz": "npz", ".npy": "npy", ".bed": "bed", ".bedgraph": "bedgraph",
+                      ".bdg": "bedgraph", ".bg": "bedgraph", ".fa": "fasta",
+                      ".fasta": "fasta", ".fna": "fasta"}
+
+
+def is_gzip(path):
+    """Whether an output is gzip-compressed: its name ends with ``.gz``."""
+    return path not in (None, "-") and path.lower().endswith(".gz")
+
+
+def extension_of(path):
+    """The extension of ``path`` that names its format (``.gz`` stripped), lower case."""
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return os.path.splitext(os.path.basename(name))[1]
+
+
+def output_format(option, path, explicit, choices, default="csv", flag="--output-format"):
+    """The format of an output: ``explicit``, else its extension's, else ``default``.
+
+    The extension is a hint: an explicit format wins over it. Standard output
+    and a destination that is not a regular file (``/dev/null``, a pipe)
+    without a known extension get ``default``; any other path whose
+    extension names no format of ``choices`` is refused, never written as
+    CSV by default.
+
+    Parameters
+    ----------
+    option : str
+        The option, for messages (``"-o/--output"``).
+    path : str or None
+        The destination; None or ``-`` is standard output.
+    explicit : str or None
+        The format given on the command line.
+    choices : sequence of str
+        The formats this output can be written in.
+    default : str
+        The format of standard output.
+    flag : str
+        The option that sets the format, for messages.
+
+    Returns
+    -------
+    str
+    """
+    if explicit is not None:
+        return explicit
+    if path in (None, "-"):
+        return default
+    ext = extension_of(path)
+    fmt = _OUTPUT_EXTENSIONS.get(ext)
+    if fmt is None and (_in_place(path) and os.path.exists(path)):
+        return default
+    if fmt is None:
+        raise UsageError(f"{option} {path}: cannot tell the output format from the extension "
+                         f"{ext or '(none)'!r}; name the file .{choices[0]} or pass {flag} "
+                         f"({', '.join(choices)})")
+    if fmt not in choices:
+        raise UsageError(f"{option} {path}: this command does not write {fmt} (extension "
+                         f"{ext!r}); choose one of {', '.join(choices)}, or pass {flag}")
+    return fmt
 
 
 def numpy_name(path, suffix):
@@ -211,7 +276,8 @@ class Outputs:
     def open(self, option, mode="w"):
         """A handle on the output of ``option``, closed on leaving; ``-`` is stdout.
 
-        Text handles are UTF-8 without newline translation.
+        Text handles are UTF-8 without newline translation. A destination
+        named ``*.gz`` is written gzip-compressed.
         """
         out = self._outputs[option]
         if out.stdout:
@@ -219,7 +285,15 @@ class Outputs:
             return out.handle
         if not out.staged:  # never truncate what the shell may have written before
             mode = mode.replace("w", "a")
-        if "b" in mode:
+        if is_gzip(out.path):  # name.gz: compressed, whatever the format
+            import gzip
+
+            if "b" in mode:
+                out.handle = gzip.open(out.where(), mode)
+            else:
+                text = ("a" if "a" in mode else "w") + "t"
+                out.handle = gzip.open(out.where(), text, newline="", encoding="utf-8")
+        elif "b" in mode:
             out.handle = open(out.where(), mode)  # noqa: SIM115
         else:
             out.handle = open(out.where(), mode, newline="", encoding="utf-8")  # noqa: SIM115

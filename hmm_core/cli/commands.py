@@ -4,7 +4,11 @@ Subcommands: ``fit`` a model to a data file and save it, ``score`` the
 sequences of a file (streaming FASTA/FASTQ in chunks of bounded memory),
 ``decode`` state paths and posteriors, ``sample`` sequences, ``info`` about
 the build or a model file, and the ``demo``. Data files: ``.npy``/``.npz``,
-CSV/TSV, FASTA/FASTQ (see :mod:`hmm_core.io.formats`). A user mistake (missing
+CSV/TSV, FASTA/FASTQ (see :mod:`hmm_core.io.formats`), several per command.
+Outputs: CSV/TSV, ``.npz``/``.npy``, FASTA, BED segments and bedGraph
+posteriors (:mod:`~hmm_core.cli._tracks`), named by ``--output-format`` or by
+a known extension (:func:`~hmm_core.cli._outputs.output_format`), gzip-compressed
+when the name ends in ``.gz``. A user mistake (missing
 file, malformed input, wrong model file, mismatched dimensions) prints one
 ``hmm-core: error: ...`` line and exits with status 1 (2 for bad arguments,
 such as an output that is an input or another output). An unexpected

@@ -17,9 +17,10 @@ from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
-from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.kernels.frames import dense
+from hmm_core.kernels.validation import as_concatenated
 from hmm_core.structure import topology as _topology
 
 __all__ = ["check_states", "path_stats"]
@@ -123,6 +124,7 @@ class Training(HMMCore, abstract=True):
                                  "must be None (each chunk carries its lengths)")
             return fit_source(self, X)
         X, offsets = self._validate(X, lengths)
+        states = as_concatenated(states)[0]  # one array of states per sequence of a list
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))
         labels = None if states is None else check_states(states, X.shape[0],
@@ -307,6 +309,10 @@ class Training(HMMCore, abstract=True):
                 callback(self.monitor_)
             if self.monitor_.converged:
                 break
+        if not self.monitor_.converged and self.n_iter > 0:
+            warnings.warn(f"EM stopped after n_iter={self.n_iter} iterations without "
+                          f"converging (last gain above tol={self.tol:g}); raise n_iter",
+                          ConvergenceWarning, stacklevel=4)
 
     def _accumulate_all(self, chain, chunks):
         """Statistics summed over chunks, each folded in as soon as it is read."""

@@ -23,7 +23,7 @@ from hmm_core.hmm._memory import check_request, known_n_features
 from hmm_core.hmm._settings import CHAIN_RULES
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
-from hmm_core.kernels.validation import check_lengths
+from hmm_core.kernels.validation import as_concatenated, check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["EmissionSetting", "emission_attribute"]
@@ -294,7 +294,13 @@ class HMMCore(Estimator, abstract=True):
         return chain
 
     def _validate(self, X, lengths):
-        """Validated observations and sequence offsets (``X`` observes something)."""
+        """Validated observations and sequence offsets (``X`` observes something).
+
+        ``X`` may also be a list (or any iterable) of per-sequence arrays,
+        with ``lengths`` None (:func:`~hmm_core.kernels.validation.as_concatenated`):
+        every method that validates here accepts both layouts.
+        """
+        X, lengths = as_concatenated(X, lengths)
         X = self._get_emission().check_X(X)
         offsets = check_lengths(lengths, X.shape[0])
         check_observed(X)

@@ -16,6 +16,7 @@ from hmm_core.hmm._memory import check_sample, n_features_of
 from hmm_core.hmm._sampling import dead_ends, draw_path
 from hmm_core.hmm._settings import DECODERS
 from hmm_core.hmm.core import HMMCore
+from hmm_core.kernels.validation import as_concatenated
 from hmm_core.structure import topology as _topology
 
 __all__: list[str] = []  # building blocks of BaseHMM and HigherOrderHMM
@@ -287,5 +288,6 @@ class Inference(Queries, HMMCore, abstract=True):
         -------
         float
         """
+        X, lengths = as_concatenated(X, lengths)  # X is read twice: a generator once
         n_samples = self._get_emission().check_X(X).shape[0]
         return -2 * self.score(X, lengths) + self._n_parameters() * np.log(n_samples)

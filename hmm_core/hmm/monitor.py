@@ -7,7 +7,17 @@ import time
 
 import numpy as np
 
-__all__ = ["ConvergenceMonitor"]
+__all__ = ["ConvergenceMonitor", "ConvergenceWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """EM stopped at ``n_iter`` iterations before its gain fell below ``tol``.
+
+    A subclass of ``UserWarning``, like scikit-learn's warning of the same
+    name: silence it with ``warnings.simplefilter("ignore",
+    hmm_core.ConvergenceWarning)``, or raise ``n_iter``. The fitted model is
+    usable; ``model.monitor_`` holds the log-likelihood of every iteration.
+    """
 
 
 class ConvergenceMonitor:

@@ -5,7 +5,9 @@
 - :mod:`~hmm_core.io.codec`: the values of model files and the registry of the
   classes that store themselves in them;
 - :mod:`~hmm_core.io.formats`: FASTA/FASTQ, CSV/TSV and ``.npy``/``.npz`` readers and writers;
-- :mod:`~hmm_core.io._alphabet`: DNA, RNA, protein and custom alphabets.
+- :mod:`~hmm_core.io._alphabet`: DNA, RNA, protein and custom alphabets;
+- :mod:`~hmm_core.io.sequences`: DataFrame rows grouped into sequences, and
+  per-frame results split back per sequence.
 """
 
 from hmm_core.io.modelfile import (

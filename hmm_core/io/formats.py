@@ -328,6 +328,16 @@ def _column_index(spec, header, path):
             from None
 
 
+def _not_a_number(path, line, cell, index, header, feature):
+    """The message for a cell that is not a number: its column, and how to leave it out."""
+    column = f"column {header[index]!r}" if header is not None else f"column {index + 1}"
+    others = [header[i] if header is not None else str(i + 1) for i in feature if i != index]
+    hint = f" (e.g. --columns {','.join(others)})" if others else ""
+    return (f"{path}, line {line}: {cell!r} is not a number ({column}); choose the "
+            f"numeric feature columns with --columns{hint} (columns= in the API), or name "
+            "a sequence-id column with --id-column")
+
+
 def _number(text):
     return float("nan") if text.strip().lower() in _MISSING_TOKENS else float(text)
 
@@ -410,8 +420,8 @@ def read_table(path, id_column=None, columns=None, alphabet=None, delimiter=None
             except ValueError as exc:
                 if isinstance(exc, FormatError):
                     raise
-                raise FormatError(f"{path}, line {r + offset}: {row[i]!r} is not a number")\
-                    from None
+                raise FormatError(_not_a_number(path, r + offset, row[i], i, header,
+                                                feature)) from None
     names = [header[i] for i in feature] if header is not None else None
     if id_index is None:
         return Observations([os.path.splitext(os.path.basename(path))[0]], data,

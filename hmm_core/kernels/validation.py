@@ -8,6 +8,7 @@ float64, int64 offsets).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 
 import numpy as np
@@ -218,3 +219,104 @@ def check_memory(n_bytes, what: str, advice: str) -> None:
             f"{what} would need about {_in_units(n_bytes)} ({int(n_bytes):,} bytes), more than "
             f"the {_in_units(budget)} allowed (the machine's memory, or ${MEMORY_LIMIT_ENV}); "
             f"{advice}")
+
+
+# ------------------------------------------------------- lists of sequences
+def _is_array_like_item(item) -> bool:
+    """Whether ``item`` is one sequence's array (NumPy, pandas, ...), not a row or a chunk."""
+    return hasattr(item, "__array__") and getattr(item, "ndim", 0) >= 1
+
+
+def _ragged_rows(X) -> bool:
+    """Whether a list of rows has rows of different lengths (NumPy cannot stack it)."""
+    sizes = {len(row) if hasattr(row, "__len__") else -1 for row in X
+             if not isinstance(row, (str, bytes))}
+    return len(sizes) > 1 and any(size >= 0 for size in sizes)
+
+
+def as_concatenated(X, lengths=None):
+    """``X`` and ``lengths`` in hmmlearn's layout, from either layout.
+
+    ``X`` may be hmmlearn's concatenated frames with optional ``lengths``,
+    or a collection of per-sequence arrays: a list or tuple of arrays, a
+    mapping whose values are arrays (in its order), or any other iterable
+    whose items are arrays (a generator, ``dict.values()``). Each item is
+    one sequence, laid out as ``X`` would be for one sequence; they are
+    concatenated along the first axis. Nested Python lists of numbers stay
+    hmmlearn's array-like (rows of one ``X``), and an iterable whose items
+    are tuples (``(X, lengths)`` chunks) is returned as it is, for the
+    caller that streams chunks.
+
+    Parameters
+    ----------
+    X : array-like or iterable of array-like
+    lengths : array-like of int, optional
+        Only with concatenated ``X``.
+
+    Returns
+    -------
+    X : array-like
+        Concatenated frames (``X`` itself unless it was a collection).
+    lengths : array-like of int or None
+        The lengths given, or those of the collection's items.
+
+    Raises
+    ------
+    ValueError
+        For ``lengths`` given with a collection, an empty collection or
+        sequence, items of different dimensions, and a ragged nested list
+        (whose message says how to pass several sequences).
+    """
+    if isinstance(X, (np.ndarray, str, bytes)) or hasattr(X, "__array__"):
+        return X, lengths
+    if isinstance(X, (list, tuple)):
+        if not X or not all(_is_array_like_item(item) for item in X):
+            if X and _ragged_rows(X):
+                raise ValueError(
+                    "X is ragged (its rows have different lengths); to pass several "
+                    "sequences, pass a list of arrays, one per sequence "
+                    "([np.asarray(s) for s in sequences]), or concatenate them into X "
+                    "and pass their lengths=")
+            return X, lengths
+        items = list(X)
+    elif hasattr(X, "keys") and hasattr(X, "values"):  # a mapping: id -> sequence
+        items = list(X.values())
+        if not items or not all(_is_array_like_item(item) for item in items):
+            return X, lengths
+    elif hasattr(X, "__iter__"):
+        source = iter(X)
+        first = next(source, None)
+        one_shot = source is X
+        if first is None or not _is_array_like_item(first):
+            if one_shot and first is not None:  # give back the item the peek consumed
+                return itertools.chain([first], source), lengths
+            return X, lengths
+        # A re-iterable source was not consumed by the peek: read it once, whole.
+        items = [first, *source] if one_shot else list(X)
+    else:
+        return X, lengths
+    return _concatenate(items, lengths)
+
+
+def _concatenate(items, lengths):
+    if lengths is not None:
+        raise ValueError("lengths must be None when X is a list of sequences (each array is "
+                         "one sequence); pass either the list, or concatenated X with lengths")
+    if not items:
+        raise ValueError("X is an empty list: expected at least one sequence")
+    arrays = []
+    for k, item in enumerate(items):
+        if not _is_array_like_item(item):
+            raise ValueError(f"sequence {k} of X is a {type(item).__name__}, not an array")
+        arr = np.asarray(item)
+        if arr.shape[0] == 0:
+            raise ValueError(f"sequence {k} of X is empty: every sequence needs a frame")
+        if arrays and arr.ndim != arrays[0].ndim:
+            raise ValueError(f"sequence {k} of X is {arr.ndim}-D but sequence 0 is "
+                             f"{arrays[0].ndim}-D")
+        if arrays and arr.shape[1:] != arrays[0].shape[1:]:
+            raise ValueError(f"sequence {k} of X has frames of shape {arr.shape[1:]} but "
+                             f"sequence 0 has {arrays[0].shape[1:]}")
+        arrays.append(arr)
+    out_lengths = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=len(arrays))
+    return np.concatenate(arrays, axis=0), out_lengths
