@@ -18,8 +18,13 @@ from __future__ import annotations
 from hmm_core.hmm._training import Training, check_states
 from hmm_core.hmm.core import EmissionSetting, emission_attribute
 from hmm_core.hmm.inference import Inference
+from hmm_core.hmm.monitor import ConvergenceMonitor
 
-__all__ = ["BaseHMM", "EmissionSetting", "check_states", "emission_attribute"]
+__all__ = ["DECODER_ALGORITHMS", "BaseHMM", "ConvergenceMonitor", "EmissionSetting",
+           "check_states", "emission_attribute"]
+
+#: The ``algorithm`` values of ``decode`` (hmmlearn's name for the set).
+DECODER_ALGORITHMS = frozenset(("viterbi", "map"))
 
 
 class BaseHMM(Training, Inference, abstract=True):
