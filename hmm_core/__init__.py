@@ -29,6 +29,7 @@ import sys as _sys
 from hmm_core._version import __version__
 from hmm_core.chains import HigherOrderMarkovChain, MarkovChain
 from hmm_core.cli import demo as _demo
+from hmm_core.emissions.base import NotFittedError
 from hmm_core.estimator import InvalidParameterError
 from hmm_core.functional import backward, forward, kbest_viterbi, posteriors, viterbi
 from hmm_core.functional import kbest as _kbest
@@ -79,6 +80,7 @@ __all__ = [
     "InvalidParameterError",
     "MarkovChain",
     "MultinomialHMM",
+    "NotFittedError",
     "PoissonHMM",
     "backward",
     "compose",

@@ -6,7 +6,26 @@ import numpy as np
 
 from hmm_core.io.codec import Stored, init_names
 
-__all__ = ["EmissionModel"]
+__all__ = ["EmissionModel", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model or emission was used before its parameters were fitted or assigned.
+
+    Both a ``ValueError`` and an ``AttributeError``, as scikit-learn's
+    ``NotFittedError`` (which hmm_core does not import: scikit-learn stays
+    optional), so ``except ValueError`` and ``hasattr``-style checks both work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hmm_core import GaussianHMM, NotFittedError
+    >>> try:
+    ...     GaussianHMM(2).predict(np.zeros((3, 1)))
+    ... except NotFittedError as exc:
+    ...     print(exc)
+    startprob_ is not set: fit the model or assign it
+    """
 
 
 def _is_fitted_name(name):

@@ -19,7 +19,7 @@ from hmm_core.emissions._covariance import (
     to_full,
 )
 from hmm_core.emissions._scale import data_covariance, feature_scale, kmeans_centres
-from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.emissions.base import EmissionModel, NotFittedError, dirichlet_map_rows
 from hmm_core.kernels.validation import SUM_TOL, as_float_array, log
 
 __all__ = ["GMMEmission", "gmm_covars_shape"]
@@ -217,7 +217,7 @@ class GMMEmission(EmissionModel):
         n, m = n_components, self.n_mix
         for name in ("weights_", "means_", "covars_"):
             if getattr(self, name) is None:
-                raise ValueError(f"{name} is not set: fit the model or assign it")
+                raise NotFittedError(f"{name} is not set: fit the model or assign it")
         weights = as_float_array(self.weights_, "weights_", 2)
         if weights.shape != (n, m):
             raise ValueError(f"weights_ must have shape (n_components, n_mix) = ({n}, {m}), "

@@ -16,7 +16,6 @@ import numpy as np
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm.core import HMMCore
-from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.frames import dense
 from hmm_core.structure import topology as _topology
 
@@ -138,7 +137,10 @@ class Training(HMMCore, abstract=True):
         self._check()
         return self
 
-    def _init(self, X, random_state):
+    def _init(self, X, random_state=None):
+        if not hasattr(random_state, "dirichlet"):  # hmmlearn's signature, _init(X, lengths)
+            X, random_state = self._init_arguments(X, random_state)
+        self._log_overwritten()
         n = self.n_components
         init = self.init_params
         missing_s = "s" in init or getattr(self, "startprob_", None) is None
@@ -172,6 +174,7 @@ class Training(HMMCore, abstract=True):
                           "end_counts": getattr(self, "endprob_", None)}
                 self._m_step_transitions(counts, prior=1.0, end_prior=1.0)
         self._get_emission().initialize(X, self._n_emission_components(), random_state, init)
+        self._log_degenerate(X)
 
     _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
 
@@ -215,7 +218,7 @@ class Training(HMMCore, abstract=True):
         self._warn_empty(stats["posteriors"], "has no labelled frame", stacklevel=4)
         self._m_step(stats, X)
         chain = self._check()
-        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self._fit_monitor()
         self.monitor_.report(float(chain.path_logprob(self._log_frameprob(X), offsets,
                                                       path).sum()))
         return self
@@ -243,7 +246,7 @@ class Training(HMMCore, abstract=True):
         self._init(X, random_state)
         chain = self._check()
         X = self._get_emission().recheck_X(X)
-        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self._fit_monitor()
         warned = False
         for _ in range(self.n_iter):
             stats = self._estep(chain, self._frames(X, clamp), offsets)

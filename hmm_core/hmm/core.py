@@ -13,11 +13,16 @@ combines them.
 
 from __future__ import annotations
 
+import logging
+import string
+
 import numpy as np
 
+from hmm_core.emissions.base import NotFittedError
 from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
 from hmm_core.estimator.docs import document_parameters
+from hmm_core.hmm._custom import MethodEmission, uses_methods
 from hmm_core.hmm._docs import SHARED_PARAMETERS
 from hmm_core.hmm._memory import check_request, known_n_features
 from hmm_core.hmm._settings import CHAIN_RULES
@@ -27,6 +32,12 @@ from hmm_core.kernels.validation import check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["EmissionSetting", "emission_attribute"]
+
+_log = logging.getLogger("hmm_core")
+
+#: The attribute each hmmlearn ``params`` letter names.
+LETTER_ATTRIBUTES = {"s": "startprob_", "t": "transmat_", "e": "emissionprob_",
+                     "m": "means_", "c": "covars_", "w": "weights_", "l": "lambdas_"}
 
 
 def _fingerprint(obj, parts, fitted_only, depth=0):
@@ -210,8 +221,67 @@ class HMMCore(Estimator, abstract=True):
             return repr(self)
         return "\n".join(_summary_lines(self))
 
+    def __getattr__(self, name):
+        # hmmlearn creates ``monitor_`` in the constructor: it exists before fit
+        # (with the current tol, n_iter and verbose) so that it can be read or replaced.
+        if name == "monitor_":
+            return self._fit_monitor(reuse=False)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _fit_monitor(self, reuse=True):
+        """The monitor for a fit: one set by the user (reset), else a new one.
+
+        A monitor hmm_core created carries ``_auto``; it is replaced by one
+        with the current settings, so changing ``tol`` or ``n_iter`` between
+        fits takes effect. A monitor the user assigned is kept and reset, as
+        hmmlearn does.
+        """
+        current = self.__dict__.get("monitor_")
+        if reuse and current is not None and not getattr(current, "_auto", False):
+            current._reset()
+            return current
+        monitor = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        monitor._auto = True
+        self.__dict__["monitor_"] = monitor
+        return monitor
+
+    # ------------------------------------------------- hmmlearn's _init hooks
+    def _init_arguments(self, X, lengths):
+        """Validated data and the random source for hmmlearn's ``_init(X, lengths)``."""
+        self._check_settings()
+        X, _ = self._validate(X, None)  # initialisation pools the frames: lengths unused
+        return X, self._random_source()
+
+    def _log_overwritten(self):
+        """Log, as hmmlearn does, each parameter set by hand that ``init_params`` replaces."""
+        for letter in dict.fromkeys(self.init_params or ""):
+            name = LETTER_ATTRIBUTES.get(letter)
+            try:
+                present = name is not None and getattr(self, name, None) is not None
+            except ValueError:  # a parameter that cannot be assembled counts as set
+                present = True
+            if present:
+                _log.warning("Even though the %r attribute is set, it will be overwritten "
+                             "during initialization because 'init_params' contains %r",
+                             name, letter)
+
+    def _log_degenerate(self, X):
+        """Log, as hmmlearn does, when the free parameters outnumber the data values."""
+        size = getattr(X, "size", None)
+        if size is None:
+            return
+        try:
+            n_free = self._n_parameters()
+        except ValueError:  # parameters not valid yet: the fit's own check reports it
+            return
+        if size < n_free:
+            _log.warning("Fitting a model with %d free scalar parameters with only %d data "
+                         "points will result in a degenerate solution.", n_free, size)
+
     # -------------------------------------------------------------- internals
     def _make_emission(self):
+        if uses_methods(self):  # hmmlearn's route: overridden emission methods
+            return MethodEmission(self)
         if self._emission_class is None:
             raise NotImplementedError(f"{type(self).__name__} names no emission model")
         return self._emission_class()
@@ -222,6 +292,8 @@ class HMMCore(Estimator, abstract=True):
         return self._emission
 
     def _valid_letters(self):
+        if uses_methods(self):  # hmmlearn's BaseHMM takes any letter
+            return string.ascii_letters
         return "st" + self._emission_letters
 
     def _check_settings(self):
@@ -281,7 +353,7 @@ class HMMCore(Estimator, abstract=True):
             self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
-                raise ValueError(f"{name} is not set: fit the model or assign it")
+                raise NotFittedError(f"{name} is not set: fit the model or assign it")
         endprob = getattr(self, "endprob_", None)
         chain = ChainParams(self.startprob_, self.transmat_, endprob,
                             n_components=self.n_components, suffix="_")
@@ -356,9 +428,7 @@ class HMMCore(Estimator, abstract=True):
                     n_components=self.n_components, suffix="_")
         try:
             self._check()
-        except ValueError as exc:
-            if "is not set" not in str(exc):  # the models' message for a missing parameter
-                raise
+        except NotFittedError:
             return False
         return True
 
@@ -376,6 +446,7 @@ class HMMCore(Estimator, abstract=True):
             self._topology = _topology.Topology(*reader.value(body["topology"]))
         if body.get("monitor") is not None:
             self.monitor_ = ConvergenceMonitor._from_file(reader, body["monitor"])
+            self.monitor_._auto = True  # the next fit starts a new one
         self._check_settings()
         if body.get("complete"):
             self._check()  # the model's own validation of every parameter
