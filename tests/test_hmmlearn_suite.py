@@ -80,8 +80,36 @@ EXCLUDED = {
                  "test_do_viterbi_pass")
 }
 
-#: Tests expected to fail (node-id suffix -> reason); see the README.
-DIFFERENCES: dict[str, str] = {}
+EXCLUDED.update({
+    f"test_{kind}_hmm::TestCategoricalHMM::test__check_and_set_categorical_n_features"
+    if kind == "categorical" else
+    f"test_{kind}_hmm::TestMultinomialHMM::test__check_and_set_multinomial_n_features_n_trials":
+        "tests hmmlearn's private _check_and_set_n_features helper"
+    for kind in ("categorical", "multinomial")
+})
+
+_MIN_COVAR = ("min_covar is relative to the data's variance in hmm_core: the states' true "
+              "variances here are 7e-6 of the data's (means 20x apart), below the default "
+              "floor 1e-3, so the fitted covariances are floored (tests/"
+              "test_hmmlearn_differences.py fits them with min_covar=1e-7)")
+
+#: Tests expected to fail (node id after the module, without parameters -> reason);
+#: the README's "Differences from hmmlearn" explains each.
+DIFFERENCES: dict[str, str] = {
+    "Test_base__TestMonitor::test_report_first_iteration":
+        "verbose lines add the seconds of each iteration (a fourth column), so they are "
+        "not hmmlearn's private ConvergenceMonitor._template",
+    "Test_gaussian_hmm__TestGaussianHMMWithSphericalCovars::test_underflow_from_scaling[scaling]":
+        "expects hmmlearn's scaling implementation to fail on an outlier; hmm_core's one "
+        "log-space implementation fits it (the [log] case passes)",
+    "Test_gaussian_hmm__TestGaussianHMMWithTiedCovars::test_fit_with_priors": _MIN_COVAR,
+    "Test_gaussian_hmm__TestGaussianHMMWithFullCovars::test_fit_with_priors": _MIN_COVAR,
+    "Test_gmm_hmm_new__TestGMMHMM_MultiSequence::test_chunked[full]":
+        "one sequence of 1,000 frames and five of 200 are different likelihoods; after 10 "
+        "iterations hmm_core's fits differ by 2e-3 in the covariances (tolerance 1e-3). "
+        "hmmlearn's steps are smaller because its covariance M-step scatters about the "
+        "previous means, which is not the EM update (tests/test_hmmlearn_differences.py)",
+}
 
 _IMPORTS = [
     (r"^from hmmlearn import hmm, vhmm$", "import hmm_core as hmm; import hmm_core as vhmm"),
@@ -155,8 +183,8 @@ globals().update(_collect())
 def _hmmlearn_conventions(request):
     """Fixed seeds, hmmlearn's NumPy error state, and the expected differences."""
     node = request.node.nodeid.split("::", 1)[1]
-    for suffix, reason in DIFFERENCES.items():
-        if node == suffix or node.startswith(suffix + "["):
+    for key, reason in DIFFERENCES.items():
+        if node == key or node.startswith(key + "["):
             request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     np.random.seed(SEED)  # noqa: NPY002 (hmmlearn's tests draw from the global generator)
     random.seed(SEED)

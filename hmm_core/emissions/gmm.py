@@ -47,6 +47,51 @@ def gmm_covars_shape(covariance_type: str, n_components: int, n_mix: int, n_feat
     }[check_covariance_type(covariance_type)]
 
 
+#: k-means runs per initialisation; the one with the lowest within-cluster sum of squares wins.
+KMEANS_RESTARTS = 10
+
+
+def best_kmeans(X, k, random_state, scale=None, n_init=KMEANS_RESTARTS):
+    """The best of ``n_init`` k-means runs (lowest sum of squares on standardised features).
+
+    The rows are clustered in a canonical (sorted) order, so the result does
+    not depend on the order of the frames or sequences in ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    k : int
+        Number of centres.
+    random_state : numpy.random.RandomState
+        Seeds every run in turn.
+    scale : FeatureScale, optional
+        Scale of ``X``, computed when None.
+    n_init : int
+        Number of runs.
+
+    Returns
+    -------
+    centres : ndarray of shape (k, n_features)
+    labels : ndarray of int of shape (n_samples,)
+    """
+    scale = feature_scale(X, check=False) if scale is None else scale
+    Z = scale.standardise(X)
+    Z[np.isnan(Z)] = 0.0
+    # Rows in a canonical order: the same frames give the same clusters in any order.
+    order = np.lexsort(Z.T[::-1]) if Z.shape[1] else np.arange(Z.shape[0])
+    X, Z = X[order], Z[order]
+    best, best_cost = None, np.inf
+    for _ in range(n_init):
+        centres, labels = kmeans_centres(X, k, random_state, scale)
+        cost = float(((Z - scale.standardise(centres)[labels]) ** 2).sum())
+        if best is None or cost < best_cost:
+            best, best_cost = (centres, labels), cost
+    centres, labels = best
+    restored = np.empty_like(labels)
+    restored[order] = labels
+    return centres, restored
+
+
 class GMMEmission(EmissionModel):
     """Each state emits from its own mixture of ``n_mix`` Gaussians.
 
@@ -165,6 +210,11 @@ class GMMEmission(EmissionModel):
     def initialize(self, X, n_components, random_state, init_params):
         """k-means over states, then k-means within each state's cluster (as hmmlearn).
 
+        Each k-means keeps the best of :data:`KMEANS_RESTARTS` runs (the
+        lowest within-cluster sum of squares, as scikit-learn's ``n_init``
+        that hmmlearn uses), so the start does not hinge on one seeding,
+        nor on the order of the sequences in ``X``.
+
         A cluster with fewer than ``n_mix`` points draws its component means
         from a normal around the centre of the state centroids.
         """
@@ -177,13 +227,13 @@ class GMMEmission(EmissionModel):
         self._feature_variance = scale.variance
         cv = data_covariance(X, self.min_covar, scale)
         if "m" in init_params or self.means_ is None:
-            centres, labels = kmeans_centres(X, n, random_state, scale)
+            centres, labels = best_kmeans(X, n, random_state, scale)
             centroid = centres.mean(axis=0)
             means = np.empty((n, m, d))
             for j in range(n):
                 cluster = X[labels == j]
                 if cluster.shape[0] >= m:
-                    means[j] = kmeans_centres(cluster, m, random_state)[0]
+                    means[j] = best_kmeans(cluster, m, random_state)[0]
                 else:
                     means[j] = random_state.multivariate_normal(centroid, cv, size=m)
             self.means_ = means
