@@ -104,6 +104,7 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
+        self._reinit_for_features(X)
         X, offsets = self._validate(X, lengths)
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))

@@ -246,6 +246,29 @@ class HMMCore(Estimator, abstract=True):
         return monitor
 
     # ------------------------------------------------- hmmlearn's _init hooks
+    #: Whether the columns of ``X`` are the emission's features (not symbols or blocks).
+    _features_are_columns = False
+
+    def _reinit_for_features(self, X):
+        """Forget emission parameters sized for another number of features.
+
+        As hmmlearn: when ``init_params`` names every emission parameter, data
+        with a different number of columns than the preset parameters are
+        fitted from a fresh initialisation instead of being refused.
+        """
+        letters = set(self._emission_letters)
+        if (not self._features_are_columns or not letters
+                or not letters <= set(self.init_params or "") or np.ndim(X) != 2):
+            return
+        emission = self._get_emission()
+        known = known_n_features(emission)
+        if known is None or np.shape(X)[1] == known:
+            return
+        for name in list(vars(emission)):
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(emission, name, None)
+        emission.n_features = None
+
     def _init_arguments(self, X, lengths):
         """Validated data and the random source for hmmlearn's ``_init(X, lengths)``."""
         self._check_settings()
