@@ -39,6 +39,7 @@ from hmm_core.hmm.higher_order import HigherOrderHMM
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.io import formats as _formats
 from hmm_core.io import load
+from hmm_core.io.codec import register
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
     GMMHMM,
@@ -90,6 +91,7 @@ __all__ = [
     "load",
     "openmp_enabled",
     "posteriors",
+    "register",
     "show_config",
     "topology",
     "viterbi",

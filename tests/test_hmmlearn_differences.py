@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from hmm_core import GaussianHMM, GMMHMM
+from hmm_core import GMMHMM, GaussianHMM
 
 hmmlearn_hmm = pytest.importorskip("hmmlearn.hmm")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.io.codec import Stored, init_names
+from hmm_core.io.codec import Stored, file_name, init_names
 
 __all__ = ["EmissionModel", "NotFittedError"]
 
@@ -69,7 +69,7 @@ class EmissionModel(Stored, file_kind="emission", abstract=True):
         """Class, constructor settings and fitted state (see :mod:`hmm_core.io.modelfile`)."""
         names = init_names(type(self))
         settings = {name: writer.value(getattr(self, name), f"{key}.{name}") for name in names}
-        return {"class": type(self).__name__, "settings": settings,
+        return {"class": file_name(type(self)), "settings": settings,
                 "state": self._fitted_to_file(writer, key, skip=names)}
 
     @classmethod

@@ -35,6 +35,9 @@ __all__ = ["EmissionSetting", "emission_attribute"]
 
 _log = logging.getLogger("hmm_core")
 
+#: Emission letters of a model in hmmlearn's method route (its BaseHMM takes any letter).
+METHOD_LETTERS = "".join(c for c in string.ascii_letters if c not in "st")
+
 #: The attribute each hmmlearn ``params`` letter names.
 LETTER_ATTRIBUTES = {"s": "startprob_", "t": "transmat_", "e": "emissionprob_",
                      "m": "means_", "c": "covars_", "w": "weights_", "l": "lambdas_"}
@@ -192,7 +195,11 @@ class HMMCore(Estimator, abstract=True):
     attribute) restricts random initialisation to the allowed entries.
     """
 
-    _emission_letters = ""
+    @property
+    def _emission_letters(self):
+        # A model class names its letters; hmmlearn's method route takes any letter.
+        return METHOD_LETTERS if uses_methods(self) else ""
+
     #: The emission model class; its settings are the class's EmissionSettings.
     _emission_class: type | None = None
     _input_tags = {"allow_nan": True}
@@ -315,8 +322,6 @@ class HMMCore(Estimator, abstract=True):
         return self._emission
 
     def _valid_letters(self):
-        if uses_methods(self):  # hmmlearn's BaseHMM takes any letter
-            return string.ascii_letters
         return "st" + self._emission_letters
 
     def _check_settings(self):
