@@ -16,8 +16,8 @@ mass of the state over the posterior-weighted sum of its waiting times.
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -162,4 +162,8 @@ def main(n_frames=3000, seed=0):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=3000, help="waiting times to simulate")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation and fit")
+    args = parser.parse_args()
+    main(args.frames, args.seed)

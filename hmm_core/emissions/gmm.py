@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -49,6 +51,23 @@ def gmm_covars_shape(covariance_type: str, n_components: int, n_mix: int, n_feat
 
 #: k-means runs per initialisation; the one with the lowest within-cluster sum of squares wins.
 KMEANS_RESTARTS = 10
+#: Rows the restarts see at most (evenly spaced); the winner is refined on all rows.
+KMEANS_SAMPLE = 5_000
+
+
+def _refine(Z, scale, centres):
+    """Lloyd iterations on every standardised row from ``centres`` (in data units)."""
+    start = scale.standardise(centres)
+    start[np.isnan(start)] = 0.0
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # an emptied cluster keeps its centre
+        from scipy.cluster.vq import kmeans2
+
+        refined, labels = kmeans2(Z, start, minit="matrix")
+    if not np.all(np.isfinite(refined)):
+        refined = start
+        labels = ((Z[:, None, :] - start[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    return scale.restore(refined), labels
 
 
 def best_kmeans(X, k, random_state, scale=None, n_init=KMEANS_RESTARTS):
@@ -80,13 +99,18 @@ def best_kmeans(X, k, random_state, scale=None, n_init=KMEANS_RESTARTS):
     # Rows in a canonical order: the same frames give the same clusters in any order.
     order = np.lexsort(Z.T[::-1]) if Z.shape[1] else np.arange(Z.shape[0])
     X, Z = X[order], Z[order]
+    # Restarts on at most KMEANS_SAMPLE evenly spaced (sorted) rows; the best
+    # centres are then refined on every row, so long inputs cost one k-means.
+    step = max(1, -(-Z.shape[0] // KMEANS_SAMPLE))
     best, best_cost = None, np.inf
     for _ in range(n_init):
-        centres, labels = kmeans_centres(X, k, random_state, scale)
-        cost = float(((Z - scale.standardise(centres)[labels]) ** 2).sum())
+        centres, labels = kmeans_centres(X[::step], k, random_state, scale)
+        cost = float(((Z[::step] - scale.standardise(centres)[labels]) ** 2).sum())
         if best is None or cost < best_cost:
             best, best_cost = (centres, labels), cost
     centres, labels = best
+    if step > 1:
+        centres, labels = _refine(Z, scale, centres)
     restored = np.empty_like(labels)
     restored[order] = labels
     return centres, restored

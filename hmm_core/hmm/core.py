@@ -283,14 +283,21 @@ class HMMCore(Estimator, abstract=True):
         return X, self._random_source()
 
     def _log_overwritten(self):
-        """Log, as hmmlearn does, each parameter set by hand that ``init_params`` replaces."""
+        """Log, as hmmlearn does, each parameter set by hand that ``init_params`` replaces.
+
+        Once per model and parameter: a model refitted in a loop logs it once.
+        """
+        logged = self.__dict__.setdefault("_overwrite_logged", set())
         for letter in dict.fromkeys(self.init_params or ""):
             name = LETTER_ATTRIBUTES.get(letter)
+            if name in logged:
+                continue
             try:
                 present = name is not None and getattr(self, name, None) is not None
             except ValueError:  # a parameter that cannot be assembled counts as set
                 present = True
             if present:
+                logged.add(name)
                 _log.warning("Even though the %r attribute is set, it will be overwritten "
                              "during initialization because 'init_params' contains %r",
                              name, letter)
