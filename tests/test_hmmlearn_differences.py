@@ -104,3 +104,18 @@ def test_min_covar_is_relative_to_the_data_variance():
     floored = fit()
     assert abs(floored._covars_[0, 1] - tied[0, 1]) > 0.1  # the off-diagonal is lost
     np.testing.assert_allclose(fit(min_covar=1e-7)._covars_, tied, atol=0.05)
+
+
+def test_spherical_covars_shape_after_fit():
+    """hmmlearn's documented ``covars_`` shape is (n_components, n_features, n_features).
+
+    After a spherical fit, hmmlearn 0.3.3 stores one variance per state *and
+    feature* (shape (n, d)) and its getter returns (n * d, d, d) matrices;
+    hmm_core returns (n, d, d), each state's variance times the identity.
+    """
+    X = np.random.RandomState(0).normal(size=(200, 3))
+    theirs = hmmlearn_hmm.GaussianHMM(2, "spherical", random_state=0, n_iter=3).fit(X)
+    assert theirs.covars_.shape == (6, 3, 3)  # not (2, 3, 3)
+    ours = GaussianHMM(2, "spherical", random_state=0, n_iter=3).fit(X)
+    assert ours._covars_.shape == (2,) and ours.covars_.shape == (2, 3, 3)
+    np.testing.assert_array_equal(ours.covars_, ours._covars_[:, None, None] * np.eye(3))

@@ -22,7 +22,7 @@ Unchanged imports: ``hmmlearn.utils.normalize`` (the suite's helper that
 builds random probability tables for test inputs, not a model under test) and
 ``hmmlearn._hmmc`` (imported by ``test_base.py`` for tests of hmmlearn's
 private kernels, which are excluded below). hmmlearn's ``conftest.py`` seeds
-NumPy's global generator once per session with a random seed; here every test
+NumPy's global generator once per test run with a random seed; here every test
 starts from the fixed seed :data:`SEED` (set ``HMMLEARN_SEED`` to try others)
 and runs under ``np.errstate(all="warn")`` as hmmlearn's package does.
 
@@ -87,6 +87,10 @@ EXCLUDED.update({
         "tests hmmlearn's private _check_and_set_n_features helper"
     for kind in ("categorical", "multinomial")
 })
+
+#: Differences that show with some seeds only (the test draws its covariances from the
+#: global generator): not strict, so other HMMLEARN_SEED values pass or fail them.
+SEED_DEPENDENT = {"Test_gaussian_hmm__TestGaussianHMMWithTiedCovars::test_fit_with_priors"}
 
 _MIN_COVAR = ("min_covar is relative to the data's variance in hmm_core: the states' true "
               "variances here are 7e-6 of the data's (means 20x apart), below the default "
@@ -185,7 +189,8 @@ def _hmmlearn_conventions(request):
     node = request.node.nodeid.split("::", 1)[1]
     for key, reason in DIFFERENCES.items():
         if node == key or node.startswith(key + "["):
-            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+            strict = key not in SEED_DEPENDENT
+            request.applymarker(pytest.mark.xfail(strict=strict, reason=reason))
     np.random.seed(SEED)  # noqa: NPY002 (hmmlearn's tests draw from the global generator)
     random.seed(SEED)
     with np.errstate(all="warn"):
