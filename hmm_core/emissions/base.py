@@ -39,6 +39,14 @@ class EmissionModel(Stored, file_kind="emission", abstract=True):
     set of hmmlearn ``params`` letters (``letters``). The EM loop calls
     :meth:`empty_stats`, :meth:`accumulate` and :meth:`m_step`; scoring calls
     :meth:`log_frameprob`.
+
+    This is the recommended way to write an emission of your own: implement
+    the methods below, name the class in a model class (``_emission_class``,
+    ``_emission_letters``, see :class:`~hmm_core.hmm.base.BaseHMM`), and call
+    :func:`hmm_core.register` on both so that model files can store them (the
+    constructor arguments are stored as settings, the attributes ending in
+    ``_`` as the fitted state). ``examples/custom_emission.py`` is a complete
+    exponential emission that fits, scores, samples, saves and loads.
     """
 
     #: hmmlearn ``params`` / ``init_params`` letters this emission owns.

@@ -122,7 +122,7 @@ def file_name(cls):
     return cls.__name__ if _inside(cls) else f"{cls.__module__}:{cls.__qualname__}"
 
 
-def register(cls):
+def register(klass):
     """Allow model files to store and load instances of a class of your own.
 
     Register each :class:`~hmm_core.emissions.EmissionModel` subclass you
@@ -134,33 +134,33 @@ def register(cls):
 
     Parameters
     ----------
-    cls : type
+    klass : type
         A concrete subclass of :class:`~hmm_core.emissions.EmissionModel` or
         of an hmm_core model class.
 
     Returns
     -------
     type
-        ``cls``, unchanged.
+        ``klass``, unchanged.
 
     Raises
     ------
     TypeError
-        When ``cls`` is not such a class, or another class is registered
+        When ``klass`` is not such a class, or another class is registered
         under the same module and name.
     """
-    kind = getattr(cls, "_file_kind", None) if isinstance(cls, type) else None
-    if kind is None or not issubclass(cls, Stored):
+    kind = getattr(klass, "_file_kind", None) if isinstance(klass, type) else None
+    if kind is None or not issubclass(klass, Stored):
         raise TypeError(f"register takes an EmissionModel subclass or a model class, "
-                        f"got {cls!r}")
-    if _inside(cls):
-        return cls  # hmm_core's own classes are registered when defined
-    name = file_name(cls)
+                        f"got {klass!r}")
+    if _inside(klass):
+        return klass  # hmm_core's own classes are registered when defined
+    name = file_name(klass)
     known = _REGISTRY[kind].get(name)
-    if known is not None and known is not cls:
+    if known is not None and known is not klass:
         raise TypeError(f"another {kind} class is registered as {name!r}")
-    _REGISTRY[kind][name] = cls
-    return cls
+    _REGISTRY[kind][name] = klass
+    return klass
 
 
 def registered(kind, name):
