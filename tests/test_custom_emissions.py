@@ -188,3 +188,18 @@ def test_a_model_without_emission_says_so(caplog):
     with caplog.at_level(logging.WARNING):
         with pytest.raises(NotImplementedError, match="names no emission model"):
             BaseHMM.__new__(type("NoEmission", (BaseHMM,), {}))._get_emission()
+
+
+def test_hmmlearn_method_route_copies_and_pickles(example):
+    import copy
+    import pickle
+
+    X, _ = _data(example, 300)
+    model = MethodExponentialHMM(2, n_iter=3, params="str", init_params="str",
+                                 random_state=0).fit(X)
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert other.score(X) == model.score(X)
+        rates = model.rates_.copy()
+        other.fit(X[:100])  # trains the copy, not the original
+        np.testing.assert_array_equal(model.rates_, rates)
+        assert other._get_emission().model is other

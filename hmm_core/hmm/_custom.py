@@ -92,8 +92,15 @@ class MethodEmission(EmissionModel, abstract=True):
 
     @property
     def model(self):
-        """The model whose methods define this emission."""
-        return self._model()
+        """The model whose methods define this emission (None once detached)."""
+        return None if self._model is None else self._model()
+
+    # A copy or an unpickled model rebinds a fresh emission to itself (HMMCore._get_emission).
+    def __getstate__(self):
+        return {"_model": None}
+
+    def __deepcopy__(self, memo):
+        return _detached(type(self))
 
     def _fitted_to_file(self, writer, key, skip=()):
         raise TypeError(
@@ -153,3 +160,9 @@ class MethodEmission(EmissionModel, abstract=True):
         if counts is None:
             return 0
         return int(sum(v for k, v in counts().items() if k in params and k not in "st"))
+
+
+def _detached(cls):
+    emission = cls.__new__(cls)
+    emission._model = None
+    return emission

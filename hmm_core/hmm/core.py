@@ -324,9 +324,11 @@ class HMMCore(Estimator, abstract=True):
         return self._emission_class()
 
     def _get_emission(self):
-        if "_emission" not in self.__dict__:
-            self._emission = self._make_emission()
-        return self._emission
+        emission = self.__dict__.get("_emission")
+        if emission is None or (type(emission) is MethodEmission and emission.model is not self):
+            # new, or the detached emission of a copied or unpickled method-route model
+            emission = self._emission = self._make_emission()
+        return emission
 
     def _valid_letters(self):
         return "st" + self._emission_letters
