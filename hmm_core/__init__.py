@@ -29,6 +29,7 @@ import sys as _sys
 from hmm_core._version import __version__
 from hmm_core.chains import HigherOrderMarkovChain, MarkovChain
 from hmm_core.cli import demo as _demo
+from hmm_core.emissions.base import NotFittedError
 from hmm_core.estimator import InvalidParameterError
 from hmm_core.functional import backward, forward, kbest_viterbi, posteriors, viterbi
 from hmm_core.functional import kbest as _kbest
@@ -39,6 +40,7 @@ from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.io import formats as _formats
 from hmm_core.io import load
+from hmm_core.io.codec import register
 from hmm_core.io.sequences import sequences_from_frame, split_sequences
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
@@ -83,6 +85,7 @@ __all__ = [
     "MarkovChain",
     "SufficientStatistics",
     "MultinomialHMM",
+    "NotFittedError",
     "PoissonHMM",
     "backward",
     "compose",
@@ -92,6 +95,7 @@ __all__ = [
     "load",
     "openmp_enabled",
     "posteriors",
+    "register",
     "sequences_from_frame",
     "show_config",
     "split_sequences",

@@ -167,6 +167,9 @@ def check_covars(value, covariance_type: str, shape: tuple, name: str = "covars_
         float64; matrices are symmetrised.
     """
     arr = as_float_array(value, name, np.ndim(value))
+    if (covariance_type == "spherical" and arr.ndim > len(shape)
+            and all(extra == 1 for extra in arr.shape[len(shape):])):
+        arr = arr.reshape(arr.shape[:len(shape)])  # (n, 1) and the like, as hmmlearn accepts
     if arr.ndim != len(shape) or any(s is not None and s != a
                                      for s, a in zip(shape, arr.shape, strict=True)):
         expected = tuple("?" if s is None else s for s in shape)

@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.io.codec import Stored, init_names
+from hmm_core.io.codec import Stored, file_name, init_names
 
-__all__ = ["EmissionModel"]
+__all__ = ["EmissionModel", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model or emission was used before its parameters were fitted or assigned.
+
+    Both a ``ValueError`` and an ``AttributeError``, as scikit-learn's
+    ``NotFittedError`` (which hmm_core does not import: scikit-learn stays
+    optional), so ``except ValueError`` and ``hasattr``-style checks both work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hmm_core import GaussianHMM, NotFittedError
+    >>> try:
+    ...     GaussianHMM(2).predict(np.zeros((3, 1)))
+    ... except NotFittedError as exc:
+    ...     print(exc)
+    startprob_ is not set: fit the model or assign it
+    """
 
 
 def _is_fitted_name(name):
@@ -20,6 +39,14 @@ class EmissionModel(Stored, file_kind="emission", abstract=True):
     set of hmmlearn ``params`` letters (``letters``). The EM loop calls
     :meth:`empty_stats`, :meth:`accumulate` and :meth:`m_step`; scoring calls
     :meth:`log_frameprob`.
+
+    This is the recommended way to write an emission of your own: implement
+    the methods below, name the class in a model class (``_emission_class``,
+    ``_emission_letters``, see :class:`~hmm_core.hmm.base.BaseHMM`), and call
+    :func:`hmm_core.register` on both so that model files can store them (the
+    constructor arguments are stored as settings, the attributes ending in
+    ``_`` as the fitted state). ``examples/custom_emission.py`` is a complete
+    exponential emission that fits, scores, samples, saves and loads.
     """
 
     #: hmmlearn ``params`` / ``init_params`` letters this emission owns.
@@ -50,7 +77,7 @@ class EmissionModel(Stored, file_kind="emission", abstract=True):
         """Class, constructor settings and fitted state (see :mod:`hmm_core.io.modelfile`)."""
         names = init_names(type(self))
         settings = {name: writer.value(getattr(self, name), f"{key}.{name}") for name in names}
-        return {"class": type(self).__name__, "settings": settings,
+        return {"class": file_name(type(self)), "settings": settings,
                 "state": self._fitted_to_file(writer, key, skip=names)}
 
     @classmethod

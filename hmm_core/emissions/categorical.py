@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.emissions._inverse_cdf import RowSampler
-from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.emissions.base import EmissionModel, NotFittedError, dirichlet_map_rows
 from hmm_core.kernels._emissions import group_sum
 from hmm_core.kernels.frames import FrameTable
 from hmm_core.kernels.validation import as_float_array, log
@@ -117,7 +117,7 @@ class CategoricalEmission(EmissionModel):
     def check_params(self, n_components):
         """``emissionprob_`` is (n_components, n_features), finite, rows sum to one."""
         if getattr(self, "emissionprob_", None) is None:
-            raise ValueError("emissionprob_ is not set: fit the model or assign it")
+            raise NotFittedError("emissionprob_ is not set: fit the model or assign it")
         probs = as_float_array(self.emissionprob_, "emissionprob_", 2)
         if self.n_features is None:
             self.n_features = probs.shape[1]

@@ -18,7 +18,7 @@ from hmm_core.emissions._covariance import (
     to_full,
 )
 from hmm_core.emissions._scale import data_covariance, feature_scale, kmeans_centres
-from hmm_core.emissions.base import EmissionModel
+from hmm_core.emissions.base import EmissionModel, NotFittedError
 from hmm_core.kernels.validation import as_float_array
 
 __all__ = ["DEFAULT_COVARS_PRIOR", "GaussianEmission", "covars_shape"]
@@ -207,9 +207,9 @@ class GaussianEmission(EmissionModel):
         check_covariance_type(self.covariance_type)
         self._check_min_covar()
         if self.means_ is None:
-            raise ValueError("means_ is not set: fit the model or assign it")
+            raise NotFittedError("means_ is not set: fit the model or assign it")
         if self.covars_ is None:
-            raise ValueError("covars_ is not set: fit the model or assign it")
+            raise NotFittedError("covars_ is not set: fit the model or assign it")
         means = as_float_array(self.means_, "means_", 2)
         if means.shape[0] != n_components:
             raise ValueError(f"means_ must have shape (n_components={n_components}, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -19,7 +21,7 @@ from hmm_core.emissions._covariance import (
     to_full,
 )
 from hmm_core.emissions._scale import data_covariance, feature_scale, kmeans_centres
-from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.emissions.base import EmissionModel, NotFittedError, dirichlet_map_rows
 from hmm_core.kernels.validation import SUM_TOL, as_float_array, log
 
 __all__ = ["GMMEmission", "gmm_covars_shape"]
@@ -45,6 +47,73 @@ def gmm_covars_shape(covariance_type: str, n_components: int, n_mix: int, n_feat
         "full": (n_components, n_mix, n_features, n_features),
         "tied": (n_components, n_features, n_features),
     }[check_covariance_type(covariance_type)]
+
+
+#: k-means runs per initialisation; the one with the lowest within-cluster sum of squares wins.
+KMEANS_RESTARTS = 10
+#: Rows the restarts see at most (evenly spaced); the winner is refined on all rows.
+KMEANS_SAMPLE = 5_000
+
+
+def _refine(Z, scale, centres):
+    """Lloyd iterations on every standardised row from ``centres`` (in data units)."""
+    start = scale.standardise(centres)
+    start[np.isnan(start)] = 0.0
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # an emptied cluster keeps its centre
+        from scipy.cluster.vq import kmeans2
+
+        refined, labels = kmeans2(Z, start, minit="matrix")
+    if not np.all(np.isfinite(refined)):
+        refined = start
+        labels = ((Z[:, None, :] - start[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    return scale.restore(refined), labels
+
+
+def best_kmeans(X, k, random_state, scale=None, n_init=KMEANS_RESTARTS):
+    """The best of ``n_init`` k-means runs (lowest sum of squares on standardised features).
+
+    The rows are clustered in a canonical (sorted) order, so the result does
+    not depend on the order of the frames or sequences in ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    k : int
+        Number of centres.
+    random_state : numpy.random.RandomState
+        Seeds every run in turn.
+    scale : FeatureScale, optional
+        Scale of ``X``, computed when None.
+    n_init : int
+        Number of runs.
+
+    Returns
+    -------
+    centres : ndarray of shape (k, n_features)
+    labels : ndarray of int of shape (n_samples,)
+    """
+    scale = feature_scale(X, check=False) if scale is None else scale
+    Z = scale.standardise(X)
+    Z[np.isnan(Z)] = 0.0
+    # Rows in a canonical order: the same frames give the same clusters in any order.
+    order = np.lexsort(Z.T[::-1]) if Z.shape[1] else np.arange(Z.shape[0])
+    X, Z = X[order], Z[order]
+    # Restarts on at most KMEANS_SAMPLE evenly spaced (sorted) rows; the best
+    # centres are then refined on every row, so long inputs cost one k-means.
+    step = max(1, -(-Z.shape[0] // KMEANS_SAMPLE))
+    best, best_cost = None, np.inf
+    for _ in range(n_init):
+        centres, labels = kmeans_centres(X[::step], k, random_state, scale)
+        cost = float(((Z[::step] - scale.standardise(centres)[labels]) ** 2).sum())
+        if best is None or cost < best_cost:
+            best, best_cost = (centres, labels), cost
+    centres, labels = best
+    if step > 1:
+        centres, labels = _refine(Z, scale, centres)
+    restored = np.empty_like(labels)
+    restored[order] = labels
+    return centres, restored
 
 
 class GMMEmission(EmissionModel):
@@ -165,6 +234,11 @@ class GMMEmission(EmissionModel):
     def initialize(self, X, n_components, random_state, init_params):
         """k-means over states, then k-means within each state's cluster (as hmmlearn).
 
+        Each k-means keeps the best of :data:`KMEANS_RESTARTS` runs (the
+        lowest within-cluster sum of squares, as scikit-learn's ``n_init``
+        that hmmlearn uses), so the start does not hinge on one seeding,
+        nor on the order of the sequences in ``X``.
+
         A cluster with fewer than ``n_mix`` points draws its component means
         from a normal around the centre of the state centroids.
         """
@@ -177,13 +251,13 @@ class GMMEmission(EmissionModel):
         self._feature_variance = scale.variance
         cv = data_covariance(X, self.min_covar, scale)
         if "m" in init_params or self.means_ is None:
-            centres, labels = kmeans_centres(X, n, random_state, scale)
+            centres, labels = best_kmeans(X, n, random_state, scale)
             centroid = centres.mean(axis=0)
             means = np.empty((n, m, d))
             for j in range(n):
                 cluster = X[labels == j]
                 if cluster.shape[0] >= m:
-                    means[j] = kmeans_centres(cluster, m, random_state)[0]
+                    means[j] = best_kmeans(cluster, m, random_state)[0]
                 else:
                     means[j] = random_state.multivariate_normal(centroid, cv, size=m)
             self.means_ = means
@@ -217,7 +291,7 @@ class GMMEmission(EmissionModel):
         n, m = n_components, self.n_mix
         for name in ("weights_", "means_", "covars_"):
             if getattr(self, name) is None:
-                raise ValueError(f"{name} is not set: fit the model or assign it")
+                raise NotFittedError(f"{name} is not set: fit the model or assign it")
         weights = as_float_array(self.weights_, "weights_", 2)
         if weights.shape != (n, m):
             raise ValueError(f"weights_ must have shape (n_components, n_mix) = ({n}, {m}), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from hmm_core.emissions.base import EmissionModel, dirichlet_map_rows
+from hmm_core.emissions.base import EmissionModel, NotFittedError, dirichlet_map_rows
 from hmm_core.emissions.poisson import (
     DataCache,
     apply_zero_rates,
@@ -105,7 +105,7 @@ class MultinomialEmission(EmissionModel):
         """``emissionprob_`` is (n_components, n_features), rows are distributions."""
         _check_n_trials(self.n_trials)
         if getattr(self, "emissionprob_", None) is None:
-            raise ValueError("emissionprob_ is not set: fit the model or assign it")
+            raise NotFittedError("emissionprob_ is not set: fit the model or assign it")
         probs = as_float_array(self.emissionprob_, "emissionprob_", 2)
         if probs.shape[0] != n_components or probs.shape[1] == 0:
             raise ValueError(f"emissionprob_ must have shape ({n_components}, n_features), "

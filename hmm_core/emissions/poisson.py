@@ -7,7 +7,7 @@ import weakref
 import numpy as np
 from scipy.special import gammaln
 
-from hmm_core.emissions.base import EmissionModel
+from hmm_core.emissions.base import EmissionModel, NotFittedError
 from hmm_core.kernels.validation import as_float_array, log
 
 __all__ = ["MAX_COUNT", "PoissonEmission", "check_counts"]
@@ -192,7 +192,7 @@ class PoissonEmission(EmissionModel):
     def check_params(self, n_components):
         """``lambdas_`` is (n_components, n_features), finite and non-negative."""
         if getattr(self, "lambdas_", None) is None:
-            raise ValueError("lambdas_ is not set: fit the model or assign it")
+            raise NotFittedError("lambdas_ is not set: fit the model or assign it")
         lambdas = as_float_array(self.lambdas_, "lambdas_", 2)
         if lambdas.shape[0] != n_components or lambdas.shape[1] == 0:
             raise ValueError(f"lambdas_ must have shape ({n_components}, n_features), "

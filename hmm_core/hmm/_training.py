@@ -17,7 +17,7 @@ from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
-from hmm_core.hmm.monitor import ConvergenceMonitor, ConvergenceWarning
+from hmm_core.hmm.monitor import ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.kernels.frames import dense
 from hmm_core.kernels.validation import as_concatenated
@@ -123,6 +123,7 @@ class Training(HMMCore, abstract=True):
                 raise ValueError("with a source of (X, lengths) chunks, lengths and states "
                                  "must be None (each chunk carries its lengths)")
             return fit_source(self, X)
+        self._reinit_for_features(X)
         X, offsets = self._validate(X, lengths)
         states = as_concatenated(states)[0]  # one array of states per sequence of a list
         check_request(self, "fit", X, X.shape[0],
@@ -157,7 +158,10 @@ class Training(HMMCore, abstract=True):
         self._check()
         return self
 
-    def _init(self, X, random_state):
+    def _init(self, X, random_state=None):
+        if not hasattr(random_state, "dirichlet"):  # hmmlearn's signature, _init(X, lengths)
+            X, random_state = self._init_arguments(X, random_state)
+        self._log_overwritten()
         n = self.n_components
         init = self.init_params
         missing_s = "s" in init or getattr(self, "startprob_", None) is None
@@ -190,6 +194,7 @@ class Training(HMMCore, abstract=True):
                 self._m_step_transitions(self.transmat_, getattr(self, "endprob_", None),
                                          prior=1.0, end_prior=1.0)
         self._get_emission().initialize(X, self._n_emission_components(), random_state, init)
+        self._log_degenerate(X)
 
     _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
 
@@ -234,7 +239,7 @@ class Training(HMMCore, abstract=True):
         self._warn_empty(stats.occupancy, "has no labelled frame", stacklevel=4)
         self._m_step(stats)
         chain = self._check()
-        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self._fit_monitor()
         self.monitor_.report(float(chain.path_logprob(self._log_frameprob(X), offsets,
                                                       path).sum()))
         return self
@@ -295,7 +300,7 @@ class Training(HMMCore, abstract=True):
     def _em_loop(self, chunks, stacklevel=6):
         """EM iterations; ``chunks()`` yields the data's ``(X, offsets, clamp)`` chunks."""
         chain = self._check()
-        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        self._fit_monitor()
         warned = False
         for _ in range(self.n_iter):
             stats = self._accumulate_all(chain, chunks())

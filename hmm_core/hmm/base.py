@@ -15,14 +15,24 @@ exposes that model's settings and parameters under hmmlearn's names.
 
 from __future__ import annotations
 
+import numpy as np
+
+from hmm_core.emissions.base import NotFittedError
+from hmm_core.hmm._custom import MethodHooks
 from hmm_core.hmm._training import Training, check_states
 from hmm_core.hmm.core import EmissionSetting, emission_attribute
 from hmm_core.hmm.inference import Inference
+from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.kernels.chain import ChainParams
 
-__all__ = ["BaseHMM", "EmissionSetting", "check_states", "emission_attribute"]
+__all__ = ["BaseHMM", "ConvergenceMonitor", "EmissionSetting",
+           "check_states", "emission_attribute"]
+
+# The ``algorithm`` values of ``decode``, under hmmlearn's name (importable, not in __all__).
+DECODER_ALGORITHMS = frozenset(("viterbi", "map"))
 
 
-class BaseHMM(Training, Inference, abstract=True):
+class BaseHMM(Training, Inference, MethodHooks, abstract=True):
     """Hidden Markov model with an emission model supplied by a subclass.
 
     A subclass sets ``_emission_class`` and ``_emission_letters``, takes the
@@ -46,3 +56,33 @@ class BaseHMM(Training, Inference, abstract=True):
     >>> isinstance(model, BaseHMM), model.transmat_.shape
     (True, (2, 2))
     """
+
+    def get_stationary_distribution(self):
+        """Stationary distribution of the hidden chain: ``pi @ transmat_ == pi``.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_components,)
+            The solution of ``pi (transmat_ - I) = 0`` with ``sum(pi) = 1``
+            (least squares: for a chain with several closed classes, one of
+            the stationary distributions).
+
+        Raises
+        ------
+        ValueError
+            With an end state: the chain is absorbed, it has no stationary
+            distribution.
+        """
+        if getattr(self, "endprob_", None) is not None:
+            raise ValueError("a model with an end state has no stationary distribution")
+        if getattr(self, "transmat_", None) is None:
+            raise NotFittedError("transmat_ is not set: fit the model or assign it")
+        n = self.n_components
+        transmat = ChainParams(np.full(n, 1.0 / n), self.transmat_, None, n_components=n,
+                               suffix="_").transmat  # only transmat_ is needed
+        system = np.vstack([transmat.T - np.eye(n), np.ones((1, n))])
+        target = np.zeros(n + 1)
+        target[-1] = 1.0
+        pi = np.linalg.lstsq(system, target, rcond=None)[0]
+        pi = np.clip(pi, 0.0, None)
+        return pi / pi.sum()

@@ -13,11 +13,16 @@ combines them.
 
 from __future__ import annotations
 
+import logging
+import string
+
 import numpy as np
 
+from hmm_core.emissions.base import NotFittedError
 from hmm_core.emissions.independent import BlockData
 from hmm_core.estimator import Estimator, format_array
 from hmm_core.estimator.docs import document_parameters
+from hmm_core.hmm._custom import MethodEmission, uses_methods
 from hmm_core.hmm._docs import SHARED_PARAMETERS
 from hmm_core.hmm._memory import check_request, known_n_features
 from hmm_core.hmm._settings import CHAIN_RULES
@@ -27,6 +32,15 @@ from hmm_core.kernels.validation import as_concatenated, check_lengths
 from hmm_core.structure import topology as _topology
 
 __all__ = ["EmissionSetting", "emission_attribute"]
+
+_log = logging.getLogger("hmm_core")
+
+#: Emission letters of a model in hmmlearn's method route (its BaseHMM takes any letter).
+METHOD_LETTERS = "".join(c for c in string.ascii_letters if c not in "st")
+
+#: The attribute each hmmlearn ``params`` letter names.
+LETTER_ATTRIBUTES = {"s": "startprob_", "t": "transmat_", "e": "emissionprob_",
+                     "m": "means_", "c": "covars_", "w": "weights_", "l": "lambdas_"}
 
 
 def _fingerprint(obj, parts, fitted_only, depth=0):
@@ -181,7 +195,11 @@ class HMMCore(Estimator, abstract=True):
     attribute) restricts random initialisation to the allowed entries.
     """
 
-    _emission_letters = ""
+    @property
+    def _emission_letters(self):
+        # A model class names its letters; hmmlearn's method route takes any letter.
+        return METHOD_LETTERS if uses_methods(self) else ""
+
     #: The emission model class; its settings are the class's EmissionSettings.
     _emission_class: type | None = None
     _input_tags = {"allow_nan": True}
@@ -211,16 +229,107 @@ class HMMCore(Estimator, abstract=True):
             return repr(self)
         return "\n".join(_summary_lines(self))
 
+    def __getattr__(self, name):
+        # hmmlearn creates ``monitor_`` in the constructor: it exists before fit
+        # (with the current tol, n_iter and verbose) so that it can be read or replaced.
+        if name == "monitor_":
+            return self._fit_monitor(reuse=False)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _fit_monitor(self, reuse=True):
+        """The monitor for a fit: one set by the user (reset), else a new one.
+
+        A monitor hmm_core created carries ``_auto``; it is replaced by one
+        with the current settings, so changing ``tol`` or ``n_iter`` between
+        fits takes effect. A monitor the user assigned is kept and reset, as
+        hmmlearn does.
+        """
+        current = self.__dict__.get("monitor_")
+        if reuse and current is not None and not getattr(current, "_auto", False):
+            current._reset()
+            return current
+        monitor = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
+        monitor._auto = True
+        self.__dict__["monitor_"] = monitor
+        return monitor
+
+    # ------------------------------------------------- hmmlearn's _init hooks
+    #: Whether the columns of ``X`` are the emission's features (not symbols or blocks).
+    _features_are_columns = False
+
+    def _reinit_for_features(self, X):
+        """Forget emission parameters sized for another number of features.
+
+        As hmmlearn: when ``init_params`` names every emission parameter, data
+        with a different number of columns than the preset parameters are
+        fitted from a fresh initialisation instead of being refused.
+        """
+        letters = set(self._emission_letters)
+        if (not self._features_are_columns or not letters
+                or not letters <= set(self.init_params or "") or np.ndim(X) != 2):
+            return
+        emission = self._get_emission()
+        known = known_n_features(emission)
+        if known is None or np.shape(X)[1] == known:
+            return
+        for name in list(vars(emission)):
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(emission, name, None)
+        emission.n_features = None
+
+    def _init_arguments(self, X, lengths):
+        """Validated data and the random source for hmmlearn's ``_init(X, lengths)``."""
+        self._check_settings()
+        X, _ = self._validate(X, None)  # initialisation pools the frames: lengths unused
+        return X, self._random_source()
+
+    def _log_overwritten(self):
+        """Log, as hmmlearn does, each parameter set by hand that ``init_params`` replaces.
+
+        Once per model and parameter: a model refitted in a loop logs it once.
+        """
+        logged = self.__dict__.setdefault("_overwrite_logged", set())
+        for letter in dict.fromkeys(self.init_params or ""):
+            name = LETTER_ATTRIBUTES.get(letter)
+            if name in logged:
+                continue
+            try:
+                present = name is not None and getattr(self, name, None) is not None
+            except ValueError:  # a parameter that cannot be assembled counts as set
+                present = True
+            if present:
+                logged.add(name)
+                _log.warning("Even though the %r attribute is set, it will be overwritten "
+                             "during initialization because 'init_params' contains %r",
+                             name, letter)
+
+    def _log_degenerate(self, X):
+        """Log, as hmmlearn does, when the free parameters outnumber the data values."""
+        size = getattr(X, "size", None)
+        if size is None:
+            return
+        try:
+            n_free = self._n_parameters()
+        except ValueError:  # parameters not valid yet: the fit's own check reports it
+            return
+        if size < n_free:
+            _log.warning("Fitting a model with %d free scalar parameters with only %d data "
+                         "points will result in a degenerate solution.", n_free, size)
+
     # -------------------------------------------------------------- internals
     def _make_emission(self):
+        if uses_methods(self):  # hmmlearn's route: overridden emission methods
+            return MethodEmission(self)
         if self._emission_class is None:
             raise NotImplementedError(f"{type(self).__name__} names no emission model")
         return self._emission_class()
 
     def _get_emission(self):
-        if "_emission" not in self.__dict__:
-            self._emission = self._make_emission()
-        return self._emission
+        emission = self.__dict__.get("_emission")
+        if emission is None or (type(emission) is MethodEmission and emission.model is not self):
+            # new, or the detached emission of a copied or unpickled method-route model
+            emission = self._emission = self._make_emission()
+        return emission
 
     def _valid_letters(self):
         return "st" + self._emission_letters
@@ -282,7 +391,7 @@ class HMMCore(Estimator, abstract=True):
             self._check_settings()
         for name in ("startprob_", "transmat_"):
             if getattr(self, name, None) is None:
-                raise ValueError(f"{name} is not set: fit the model or assign it")
+                raise NotFittedError(f"{name} is not set: fit the model or assign it")
         endprob = getattr(self, "endprob_", None)
         chain = ChainParams(self.startprob_, self.transmat_, endprob,
                             n_components=self.n_components, suffix="_")
@@ -367,9 +476,7 @@ class HMMCore(Estimator, abstract=True):
                     n_components=self.n_components, suffix="_")
         try:
             self._check()
-        except ValueError as exc:
-            if "is not set" not in str(exc):  # the models' message for a missing parameter
-                raise
+        except NotFittedError:
             return False
         return True
 
@@ -387,6 +494,7 @@ class HMMCore(Estimator, abstract=True):
             self._topology = _topology.Topology(*reader.value(body["topology"]))
         if body.get("monitor") is not None:
             self.monitor_ = ConvergenceMonitor._from_file(reader, body["monitor"])
+            self.monitor_._auto = True  # the next fit starts a new one
         self._check_settings()
         if body.get("complete"):
             self._check()  # the model's own validation of every parameter

@@ -6,7 +6,11 @@ stored subclasses :class:`Stored`, which registers it by name, and encodes
 and decodes its own state with :meth:`Stored._to_file` and
 :meth:`Stored._from_file`. Only classes defined inside hmm_core are
 registered, so a file can only name hmm_core's own classes, and loading
-never runs code that the file chose.
+never runs code that the file chose. A class of your own (an
+:class:`~hmm_core.emissions.EmissionModel` subclass, or a model class built
+on one) is stored once you register it with :func:`register`; files name it
+by module and qualified name, and loading it requires the class to be
+imported and registered first: a file never makes hmm_core import a module.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Reader", "Stored", "Writer", "init_names"]
+__all__ = ["Reader", "Stored", "Writer", "init_names", "register"]
 
 _BIT_GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 #: Registered classes by kind ("model", "emission") and class name.
@@ -92,7 +96,7 @@ class Stored:
         prefix = f"{key}." if key else ""
         params = {name: writer.value(value, f"{prefix}params.{name}")
                   for name, value in self._file_params().items()}
-        return {"class": type(self).__name__, "params": params,
+        return {"class": file_name(type(self)), "params": params,
                 **self._file_state(writer, prefix)}
 
     # -------------------------------------------------------------- decoding
@@ -109,6 +113,56 @@ class Stored:
         return obj
 
 
+def _inside(cls):
+    return cls.__module__ == "hmm_core" or cls.__module__.startswith("hmm_core.")
+
+
+def file_name(cls):
+    """The name a model file gives ``cls``: hmm_core's class name, else ``module:qualname``."""
+    return cls.__name__ if _inside(cls) else f"{cls.__module__}:{cls.__qualname__}"
+
+
+def register(klass):
+    """Allow model files to store and load instances of a class of your own.
+
+    Register each :class:`~hmm_core.emissions.EmissionModel` subclass you
+    write, and a model class built on it, once, where they are defined (it
+    also works as a class decorator). A file names the class by module and
+    qualified name; :func:`hmm_core.load` finds it only when the class has
+    been imported and registered in the loading process, and otherwise says
+    so (hmm_core never imports a module a file names, and never unpickles).
+
+    Parameters
+    ----------
+    klass : type
+        A concrete subclass of :class:`~hmm_core.emissions.EmissionModel` or
+        of an hmm_core model class.
+
+    Returns
+    -------
+    type
+        ``klass``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        When ``klass`` is not such a class, or another class is registered
+        under the same module and name.
+    """
+    kind = getattr(klass, "_file_kind", None) if isinstance(klass, type) else None
+    if kind is None or not issubclass(klass, Stored):
+        raise TypeError(f"register takes an EmissionModel subclass or a model class, "
+                        f"got {klass!r}")
+    if _inside(klass):
+        return klass  # hmm_core's own classes are registered when defined
+    name = file_name(klass)
+    known = _REGISTRY[kind].get(name)
+    if known is not None and known is not klass:
+        raise TypeError(f"another {kind} class is registered as {name!r}")
+    _REGISTRY[kind][name] = klass
+    return klass
+
+
 def registered(kind, name):
     """The registered class of ``kind`` named ``name``, or None."""
     return _REGISTRY[kind].get(name)
@@ -117,13 +171,18 @@ def registered(kind, name):
 def check_registered(obj, kind, key):
     """Raise ``ValueError`` unless ``obj`` is an instance of a registered class of ``kind``."""
     cls = type(obj)
-    if isinstance(obj, Stored) and cls._file_kind == kind and registered(kind,
-                                                                         cls.__name__) is cls:
+    if isinstance(obj, Stored) and cls._file_kind == kind and registered(
+            kind, file_name(cls)) is cls:
         return
+    hint = ""
+    if isinstance(obj, Stored) and cls._file_kind == kind and not _inside(cls):
+        hint = (f" and is not registered; call hmm_core.register({cls.__name__}) once where "
+                "it is defined")
     if kind == "emission":
         raise ValueError(f"cannot save {key}: {cls.__name__} is not one of hmm_core's "
-                         "emission classes")
-    raise ValueError(f"cannot save a {cls.__name__}: not one of hmm_core's model classes")
+                         f"emission classes{hint}")
+    raise ValueError(f"cannot save a {cls.__name__}: not one of hmm_core's model "
+                     f"classes{hint}")
 
 
 # ------------------------------------------------------------------ encoding
@@ -275,6 +334,11 @@ class Reader:
         if not isinstance(name, str):
             raise ValueError(f"a {kind} encoding must be an object naming its class")
         cls = registered(kind, name)
+        if cls is None and ":" in name:
+            raise ValueError(
+                f"the file stores a {kind} of class {name!r}, which is not registered: import "
+                f"it and call hmm_core.register on it before loading (hmm_core never "
+                f"imports a module that a file names)")
         if cls is None:
             raise ValueError(f"unknown {kind} class {name!r}")
         obj = cls._from_file(self, body)

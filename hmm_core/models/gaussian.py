@@ -89,6 +89,7 @@ class GaussianHMM(BaseHMM):
     _emission_class = GaussianEmission
     _parameter_constraints = model_rules(GaussianEmission)
     _emission_letters = "mc"
+    _features_are_columns = True
 
     covariance_type = EmissionSetting()
     min_covar = EmissionSetting()

@@ -78,6 +78,7 @@ class GMMHMM(BaseHMM):
     _emission_class = GMMEmission
     _parameter_constraints = model_rules(GMMEmission)
     _emission_letters = "mcw"
+    _features_are_columns = True
 
     n_mix = EmissionSetting()
     min_covar = EmissionSetting()

@@ -22,12 +22,13 @@ class MultinomialHMM(BaseHMM):
         Number of trials of every row (or of each row). When set, rows of
         ``X`` must sum to it; None accepts any row totals. :meth:`sample`
         needs a single value (or training rows that all had the same total).
-    emissionprob_prior : float or array-like of shape (n_components, n_features)
-        Dirichlet concentration of the outcome probabilities; 1 (the default)
-        means no prior, which is hmmlearn's update.
     params, init_params : str
         Letters among ``s`` (start), ``t`` (transitions and end), ``e``
         (outcome probabilities).
+    emissionprob_prior : float or array-like of shape (n_components, n_features)
+        Dirichlet concentration of the outcome probabilities; 1 (the default)
+        means no prior, which is hmmlearn's update. It follows
+        hmmlearn's arguments, so hmmlearn's positional calls mean the same.
 
     Attributes
     ----------
@@ -59,16 +60,18 @@ class MultinomialHMM(BaseHMM):
     _emission_class = MultinomialEmission
     _parameter_constraints = model_rules(MultinomialEmission)
     _emission_letters = "e"
+    _features_are_columns = True
 
     n_trials = EmissionSetting()
     emissionprob_prior = EmissionSetting()
     emissionprob_ = emission_attribute(
         "emissionprob_", "Outcome probabilities, shape (n_components, n_features).")
 
+    # hmmlearn's positional order first; emissionprob_prior (not in hmmlearn) after it.
     def __init__(self, n_components=1, n_trials=None, startprob_prior=1.0,
-                 transmat_prior=1.0, emissionprob_prior=1.0, algorithm="viterbi",
-                 random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
-                 init_params="ste", end_state=False, endprob_prior=1.0, n_init=1,
+                 transmat_prior=1.0, algorithm="viterbi", random_state=None, n_iter=10,
+                 tol=1e-2, verbose=False, params="ste", init_params="ste",
+                 emissionprob_prior=1.0, end_state=False, endprob_prior=1.0, n_init=1,
                  n_threads=None, training="baum-welch", emission_ties=None,
                  transmat_ties=None, callback=None,
                  online_decay=0.6, online_step=None):

@@ -59,6 +59,7 @@ class PoissonHMM(BaseHMM):
     _emission_class = PoissonEmission
     _parameter_constraints = model_rules(PoissonEmission)
     _emission_letters = "l"
+    _features_are_columns = True
 
     lambdas_prior = EmissionSetting()
     lambdas_weight = EmissionSetting()
