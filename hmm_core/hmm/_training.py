@@ -9,13 +9,15 @@ initialisation, E-step, M-step, restarts.
 from __future__ import annotations
 
 import copy
+import itertools
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
-from hmm_core.hmm._streaming import fit_source, is_chunk_source
+from hmm_core.hmm._streaming import _is_chunk, fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
@@ -118,11 +120,17 @@ class Training(HMMCore, abstract=True):
         """
         self._check_settings()
         self.__dict__.pop("_online", None)
-        if is_chunk_source(X):
+        sequences = False
+        if isinstance(X, Iterator):  # one-shot: chunks or sequences, by its first item
+            first = next(X, None)
+            X = itertools.chain([] if first is None else [first], X)
+            sequences = first is not None and not _is_chunk(first)
+        if not sequences and is_chunk_source(X):
             if lengths is not None or states is not None:
                 raise ValueError("with a source of (X, lengths) chunks, lengths and states "
                                  "must be None (each chunk carries its lengths)")
             return fit_source(self, X)
+        X, lengths = as_concatenated(X, lengths)
         self._reinit_for_features(X)
         X, offsets = self._validate(X, lengths)
         states = as_concatenated(states)[0]  # one array of states per sequence of a list

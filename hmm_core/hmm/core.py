@@ -215,6 +215,11 @@ class HMMCore(Estimator, abstract=True):
         if cls.__dict__.get("__doc__"):
             document_parameters(cls, SHARED_PARAMETERS)
 
+    # Defaults for subclasses whose own __init__ (hmmlearn's custom route)
+    # does not take the online-EM settings.
+    online_decay = 0.6
+    online_step = None
+
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0,
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="st", init_params="st", end_state=False,
@@ -265,8 +270,12 @@ class HMMCore(Estimator, abstract=True):
         fitted from a fresh initialisation instead of being refused.
         """
         letters = set(self._emission_letters)
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # ragged: _validate says how to pass sequences
+            return
         if (not self._features_are_columns or not letters
-                or not letters <= set(self.init_params or "") or np.ndim(X) != 2):
+                or not letters <= set(self.init_params or "") or ndim != 2):
             return
         emission = self._get_emission()
         known = known_n_features(emission)
