@@ -149,7 +149,7 @@ def _estep_one(log_frameprob, log_startprob, log_transmat, log_duration, log_las
 
 def semimarkov_estep(log_frameprob, offsets, log_startprob, log_transmat, log_duration,
                      log_last):
-    """Posteriors and expected counts of a batch.
+    """Compute the posteriors and expected counts of a batch.
 
     Parameters
     ----------
