@@ -244,3 +244,27 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         one.decode(X, [2, 8])
     one.censor_last = True    # a censored last segment may be longer than it shows
     assert np.isfinite(one.score(X, [2, 3, 3, 2]))
+
+
+def test_command_line_fit_score_and_decode(tmp_path):
+    from hmm_core.cli.commands import main
+
+    fasta = tmp_path / "seqs.fa"
+    rng = np.random.default_rng(0)
+    fasta.write_text("".join(f">s{k}\n{''.join(rng.choice(list('ACGT'), 80))}\n"
+                             for k in range(3)))
+    model_path = tmp_path / "hsmm.npz"
+    assert main(["fit", str(fasta), "-o", str(model_path), "--kind", "semimarkov",
+                 "--states", "2", "--max-duration", "10", "--duration", "poisson",
+                 "--censor-last", "--n-iter", "3", "--alphabet", "DNA", "-q"]) == 0
+    model = hmm_core.load(model_path)
+    assert isinstance(model, SemiMarkovHMM) and model.emission == "categorical"
+    assert model.duration == "poisson" and model.censor_last
+    assert main(["score", str(model_path), str(fasta), "-o", str(tmp_path / "s.csv"),
+                 "-q"]) == 0
+    assert main(["decode", str(model_path), str(fasta), "--segments", "-o",
+                 str(tmp_path / "d.csv"), "-q"]) == 0
+    assert main(["fit", str(fasta), "-o", str(model_path), "--kind", "semimarkov",
+                 "--max-duration", "0", "--alphabet", "DNA", "-q"]) == 2
+    assert main(["sample", str(model_path), "-n", "30", "-o", str(tmp_path / "x.csv")]) == 0
+    assert main(["info", str(model_path)]) == 0

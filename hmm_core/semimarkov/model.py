@@ -226,6 +226,8 @@ class SemiMarkovHMM(SemiMarkovTraining, Estimator):
                               else copy.deepcopy(template))
         return self.emission_
 
+    _get_emission = _emission   # the name the command line looks for
+
     def _valid_letters(self):
         template = self.emission
         if isinstance(template, str):
@@ -354,13 +356,41 @@ class SemiMarkovHMM(SemiMarkovTraining, Estimator):
         ValueError
             When a sequence has no possible segmentation.
         """
-        engine, X, offsets, frames = self._prepare(X, lengths)
-        logprob, path = engine.viterbi(frames, offsets)
+        logprob, path = self.decode_sequences(X, lengths)
         bad = np.flatnonzero(~np.isfinite(logprob))
         if bad.size:
             raise ValueError(f"sequence {bad[0]} has no possible segmentation under the "
                              "model (durations cannot fit it)")
         return float(logprob.sum()), path
+
+    def decode_sequences(self, X, lengths=None, algorithm=None):
+        """Best segmentation (or most probable states) of each sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+        algorithm : {"viterbi", "map"}, optional
+            ``"viterbi"`` (the default): the most probable segmentation and its
+            ``log P(x, segmentation)``. ``"map"``: the most probable state of
+            each frame and the sequence's ``log P(x)``.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_sequences,)
+            -inf for an impossible sequence, whose path is -1.
+        state_sequence : ndarray of int64, shape (n_samples,)
+        """
+        if algorithm not in (None, "viterbi", "map"):
+            raise ValueError(f"algorithm must be 'viterbi' or 'map', got {algorithm!r}")
+        engine, X, offsets, frames = self._prepare(X, lengths)
+        if algorithm == "map":
+            out = engine.estep(frames, offsets)
+            path = np.argmax(out["posteriors"], axis=1).astype(np.int64)
+            seq = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+            path[~np.isfinite(out["loglik"])[seq]] = -1
+            return out["loglik"], path
+        return engine.viterbi(frames, offsets)
 
     def predict(self, X, lengths=None):
         """State of every frame in the most probable segmentation.
