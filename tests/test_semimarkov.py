@@ -268,3 +268,16 @@ def test_command_line_fit_score_and_decode(tmp_path):
                  "--max-duration", "0", "--alphabet", "DNA", "-q"]) == 2
     assert main(["sample", str(model_path), "-n", "30", "-o", str(tmp_path / "x.csv")]) == 0
     assert main(["info", str(model_path)]) == 0
+
+
+def test_weather_example_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "weather_spells.py"
+    result = subprocess.run([sys.executable, str(script), "--n-iter", "3", "--n-init", "1",
+                             "--max-duration", "30"], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "BIC" in result.stdout and "Spells of the last month" in result.stdout
