@@ -281,3 +281,18 @@ def test_weather_example_runs():
                             timeout=600)
     assert result.returncode == 0, result.stderr
     assert "BIC" in result.stdout and "Spells of the last month" in result.stdout
+
+
+def test_benchmark_runs_small():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, HMM_CORE_BENCH_SMALL="1")
+    result = subprocess.run([sys.executable, "-m", "benchmarks.bench_semimarkov", "--repeat",
+                             "1"], capture_output=True, text=True, timeout=600, cwd=root,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    assert "one EM iteration" in result.stdout
