@@ -201,3 +201,16 @@ def test_kernel_argument_checks():
         kernel_loglik(lf, np.array([0, 4]), model[:3] + (np.zeros((2, 4)),))
     with pytest.raises(ValueError, match="offsets"):
         kernel_loglik(lf, np.array([0, 5]), model)
+
+
+def test_long_sequence_matches_reference():
+    """Messages are absolute logs: agreement degrades like |loglik| * 1e-14 (see the notes)."""
+    rng = np.random.default_rng(11)
+    model = random_model(rng, 3, 16, censored=True)
+    lf = rng.normal(size=(2000, 3)) * 2
+    offsets = np.array([0, 2000])
+    ref = semimarkov_estep(lf, offsets, *model)
+    got = kernel_estep(lf, offsets, model)
+    np.testing.assert_allclose(got["loglik"], ref["loglik"], rtol=1e-12)
+    for key in ("posteriors", "start", "trans", "durations", "last"):
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-10, atol=1e-10, err_msg=key)
