@@ -17,6 +17,7 @@ the layers below it:
 ``hmm_core.functional``  algorithms over user-supplied frame scores
 ``hmm_core.hmm``         the HMM estimator: scoring, decoding, training
 ``hmm_core.models``      one HMM class per emission type
+``hmm_core.semimarkov``  explicit-duration (semi-Markov) HMMs
 ``hmm_core.chains``      observable Markov chains and their analysis
 ``hmm_core.plot``        plots (optional matplotlib)
 ``hmm_core.cli``         the ``hmm-core`` command line
@@ -51,6 +52,7 @@ from hmm_core.models import (
     MultinomialHMM,
     PoissonHMM,
 )
+from hmm_core.semimarkov import SemiMarkovHMM, SemiMarkovStatistics
 from hmm_core.structure import compose, topology
 from hmm_core.testing import reference as _reference
 
@@ -87,6 +89,8 @@ __all__ = [
     "MultinomialHMM",
     "NotFittedError",
     "PoissonHMM",
+    "SemiMarkovHMM",
+    "SemiMarkovStatistics",
     "backward",
     "compose",
     "effective_n_threads",

@@ -22,8 +22,9 @@ def emission_of(model):
 def is_hmm(model):
     from hmm_core.hmm.base import BaseHMM
     from hmm_core.hmm.higher_order import HigherOrderHMM
+    from hmm_core.semimarkov import SemiMarkovHMM
 
-    return isinstance(model, (BaseHMM, HigherOrderHMM))
+    return isinstance(model, (BaseHMM, HigherOrderHMM, SemiMarkovHMM))
 
 
 def load_model(path, need_hmm=False):

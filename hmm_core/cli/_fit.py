@@ -61,6 +61,8 @@ def _build_model(args, alphabet):
         raise UsageError("--states must be at least 1")
     if kind == "markov":  # an observed chain over the symbols
         return MarkovChain(n_states=len(alphabet) if alphabet is not None else None), kind
+    if kind == "semimarkov":
+        return _build_semimarkov(args, alphabet), kind
     common = dict(n_components=args.states, n_iter=args.n_iter, tol=args.tol,
                   random_state=args.seed, n_init=args.n_init, verbose=args.verbose,
                   end_state=args.end_state, n_threads=args.threads)
@@ -79,6 +81,22 @@ def _build_model(args, alphabet):
     return model, kind
 
 
+def _build_semimarkov(args, alphabet):
+    from hmm_core import SemiMarkovHMM
+
+    if args.max_duration < 1:
+        raise UsageError("--max-duration must be at least 1")
+    if args.topology != "ergodic" or args.sticky is not None or args.end_state:
+        raise UsageError("--topology, --sticky and --end-state do not apply to --kind "
+                         "semimarkov (durations replace self-transitions)")
+    emission = args.emission or ("categorical" if alphabet is not None else "gaussian")
+    return SemiMarkovHMM(n_components=args.states, emission=emission,
+                         max_duration=args.max_duration, duration=args.duration,
+                         censor_last=args.censor_last, n_iter=args.n_iter, tol=args.tol,
+                         random_state=args.seed, n_init=args.n_init, verbose=args.verbose,
+                         n_threads=args.threads)
+
+
 def cmd_fit(args):
     """Run ``hmm-core fit``; returns the exit status."""
     from hmm_core.io.formats import detect_format
@@ -89,7 +107,7 @@ def cmd_fit(args):
                  [("-o/--output", args.output), ("--summary", args.summary)]) as out:
         alphabet = get_alphabet(args, {})
         for fmt in sorted(fmts & {"fasta", "fastq"}):
-            if args.kind not in (None, "categorical", "markov"):
+            if args.kind not in (None, "categorical", "markov", "semimarkov"):
                 raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")

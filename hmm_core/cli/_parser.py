@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-KINDS = ("categorical", "gaussian", "gmm", "poisson", "multinomial", "markov")
+KINDS = ("categorical", "gaussian", "gmm", "poisson", "multinomial", "markov", "semimarkov")
 
 
 class UsageError(ValueError):
@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--sticky", type=float, metavar="P",
                      help="start EM from self-transition probability P (segmentation)")
     fit.add_argument("--end-state", action="store_true", help="learn an explicit end state")
+    fit.add_argument("--emission", choices=("categorical", "gaussian", "gmm", "poisson",
+                                            "multinomial"),
+                     help="emissions of --kind semimarkov (default: categorical with an "
+                          "alphabet, else gaussian)")
+    fit.add_argument("--max-duration", type=int, default=32,
+                     help="longest segment of --kind semimarkov (default 32)")
+    fit.add_argument("--duration", default="nonparametric",
+                     choices=("nonparametric", "poisson", "negative_binomial"),
+                     help="duration family of --kind semimarkov")
+    fit.add_argument("--censor-last", action="store_true",
+                     help="--kind semimarkov: the last segment may continue past the end")
     fit.add_argument("-v", "--verbose", action="store_true", help="one line per iteration")
     _run_options(fit)
 
