@@ -17,6 +17,7 @@ the layers below it:
 ``hmm_core.functional``  algorithms over user-supplied frame scores
 ``hmm_core.hmm``         the HMM estimator: scoring, decoding, training
 ``hmm_core.models``      one HMM class per emission type
+``hmm_core.variational`` HMMs trained by variational Bayes
 ``hmm_core.chains``      observable Markov chains and their analysis
 ``hmm_core.plot``        plots (optional matplotlib)
 ``hmm_core.cli``         the ``hmm-core`` command line
@@ -49,6 +50,7 @@ from hmm_core.models import (
 )
 from hmm_core.structure import compose, topology
 from hmm_core.testing import reference as _reference
+from hmm_core.variational import VariationalCategoricalHMM, VariationalGaussianHMM
 
 # Modules that moved into subpackages keep their earlier import paths.
 for _old, _module in {
@@ -80,6 +82,8 @@ __all__ = [
     "MarkovChain",
     "MultinomialHMM",
     "PoissonHMM",
+    "VariationalCategoricalHMM",
+    "VariationalGaussianHMM",
     "backward",
     "compose",
     "effective_n_threads",

@@ -6,5 +6,6 @@ bound; see :mod:`hmm_core.variational._base` for the algorithm.
 """
 
 from hmm_core.variational.categorical import VariationalCategoricalHMM
+from hmm_core.variational.gaussian import VariationalGaussianHMM
 
-__all__ = ["VariationalCategoricalHMM"]
+__all__ = ["VariationalCategoricalHMM", "VariationalGaussianHMM"]

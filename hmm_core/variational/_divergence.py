@@ -94,10 +94,11 @@ def kl_wishart(dof_q, scale_q, dof_p, scale_p):
     logdet_q = np.linalg.slogdet(scale_q)[1]
     logdet_p = np.linalg.slogdet(scale_p)[1]
     trace = np.trace(np.linalg.solve(scale_q, scale_p))
+    # log normaliser of Wishart(dof, inv(scale)): log Gamma_d(dof / 2) - dof / 2 log|scale / 2|
+    log_norm_q = multigammaln(0.5 * dof_q, d) - 0.5 * dof_q * (logdet_q - d * np.log(2.0))
+    log_norm_p = multigammaln(0.5 * dof_p, d) - 0.5 * dof_p * (logdet_p - d * np.log(2.0))
     return float(0.5 * (dof_q - dof_p) * expected_logdet_wishart(dof_q, scale_q)
-                 - 0.5 * dof_q * d + 0.5 * dof_q * trace
-                 + 0.5 * dof_p * (logdet_q - logdet_p)
-                 + multigammaln(0.5 * dof_p, d) - multigammaln(0.5 * dof_q, d))
+                 - 0.5 * dof_q * d + 0.5 * dof_q * trace + log_norm_p - log_norm_q)
 
 
 def kl_gamma(dof_q, scale_q, dof_p, scale_p):
