@@ -42,6 +42,7 @@ from hmm_core.io import load
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
     GMMHMM,
+    AutoregressiveHMM,
     CategoricalHMM,
     GaussianHMM,
     IndependentHMM,
@@ -71,6 +72,7 @@ del _old, _module
 
 __all__ = [
     "__version__",
+    "AutoregressiveHMM",
     "CategoricalHMM",
     "ConvergenceMonitor",
     "GMMHMM",
