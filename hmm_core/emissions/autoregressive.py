@@ -64,6 +64,8 @@ class AutoregressiveEmission(EmissionModel):
         and p the number of lag weights per output when ``alpha > 0`` (0
         otherwise): the MAP update under the matrix-normal-inverse-Wishart
         prior. All zero is maximum likelihood.
+    n_features : int, optional
+        Dimension; inferred from the data when None.
 
     Attributes
     ----------
