@@ -66,11 +66,11 @@ class AutoregressiveHMM(BaseHMM):
     >>> import numpy as np
     >>> from hmm_core.models.autoregressive import AutoregressiveHMM
     >>> rng = np.random.RandomState(0)
-    >>> x = np.zeros((400, 1))
-    >>> for t in range(1, 400):
-    ...     phi = 0.9 if (t // 100) % 2 else -0.5
+    >>> x = np.zeros((1000, 1))
+    >>> for t in range(1, 1000):
+    ...     phi = 0.9 if (t // 200) % 2 else -0.5
     ...     x[t] = phi * x[t - 1] + rng.normal()
-    >>> model = AutoregressiveHMM(n_components=2, random_state=0, n_iter=50).fit(x)
+    >>> model = AutoregressiveHMM(n_components=2, random_state=0, n_iter=100).fit(x)
     >>> np.round(np.sort(model.coefs_[:, 0, 0]), 1)
     array([-0.5,  0.9])
     """
