@@ -149,3 +149,20 @@ def test_bad_input():
     model.covars_ = -model.covars_
     with pytest.raises(ValueError, match="covars_"):
         model.score(X)
+
+
+WEATHER = str(__import__("pathlib").Path(hmm_core.__file__).parent / "data" / "seattle-weather.csv")
+
+
+@pytest.mark.parametrize("kind,extra", [("autoregressive", ["--lags", "2",
+                                                             "--covariance-type", "full"]),
+                                        ("variational-gaussian", ["--covariance-type", "diag"])])
+def test_command_line_fit_kind(tmp_path, kind, extra):
+    from hmm_core.cli.commands import main
+
+    out = tmp_path / "model.npz"
+    assert main(["fit", WEATHER, "--columns", "temp_max,temp_min", "--kind", kind, "-n", "2",
+                 "--n-iter", "5", "-o", str(out), *extra]) == 0
+    model = hmm_core.load(out)
+    assert type(model).__name__ == {"autoregressive": "AutoregressiveHMM",
+                                    "variational-gaussian": "VariationalGaussianHMM"}[kind]
