@@ -241,3 +241,17 @@ def test_bad_data_and_parameters():
         cat.fit(np.zeros((4, 1), dtype=int))
     with pytest.raises(ValueError, match="X"):
         VariationalCategoricalHMM(2).fit(np.array([[0.5], [1.0]]))
+
+
+def test_weather_example_runs(tmp_path, monkeypatch):
+    import pathlib
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    script = pathlib.Path(__file__).resolve().parents[1] / "examples" / \
+        "weather_vb_autoregressive.py"
+    result = subprocess.run([sys.executable, str(script), "--states", "4", "--regimes", "2",
+                             "--n-iter", "10"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "states kept" in result.stdout and "temperature regimes" in result.stdout
