@@ -255,3 +255,20 @@ def test_weather_example_runs(tmp_path, monkeypatch):
                              "--n-iter", "10"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "states kept" in result.stdout and "temperature regimes" in result.stdout
+
+
+def test_readme_examples_run():
+    import pathlib
+
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not beside the tests")
+    section = readme.read_text(encoding="utf-8").split(
+        "\n## Variational Bayes and autoregressive HMMs\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    X, _ = _sampled_two_state()
+    for block in blocks:
+        namespace = {"X": X, "lengths": [1000, 1000]}
+        exec(compile(block, "README", "exec"), namespace)
+    assert namespace["model"].coefs_.shape == (3, 2, 4)
