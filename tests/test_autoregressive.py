@@ -166,3 +166,25 @@ def test_command_line_fit_kind(tmp_path, kind, extra):
     model = hmm_core.load(out)
     assert type(model).__name__ == {"autoregressive": "AutoregressiveHMM",
                                     "variational-gaussian": "VariationalGaussianHMM"}[kind]
+
+
+def _same_params(a, b, names):
+    for name in names:
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-12)
+
+
+def test_accumulate_and_m_step_equal_one_fit_iteration():
+    import copy
+    import pickle
+
+    X, _ = _truth().sample(600, random_state=7)
+    lengths = [200, 250, 150]
+    start = AutoregressiveHMM(2, n_lags=2, random_state=0).initialize(X, lengths)
+    fitted = copy.deepcopy(start).set_params(init_params="", n_iter=1).fit(X, lengths)
+    chunks = [start.accumulate(X[:200], [200]), start.accumulate(X[200:], [250, 150])]
+    total = pickle.loads(pickle.dumps(sum(chunks)))
+    assert total.n_sequences == 3 and total.n_frames == 600
+    assert total.loglik == pytest.approx(fitted.monitor_.history[0], rel=1e-12)
+    start.m_step(total)
+    _same_params(start, fitted, ["startprob_", "transmat_", "coefs_", "intercepts_",
+                                 "covars_"])

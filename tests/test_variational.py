@@ -272,3 +272,29 @@ def test_readme_examples_run():
         namespace = {"X": X, "lengths": [1000, 1000]}
         exec(compile(block, "README", "exec"), namespace)
     assert namespace["model"].coefs_.shape == (3, 2, 4)
+
+
+@pytest.mark.parametrize("make,data", [
+    (lambda: VariationalCategoricalHMM(3, random_state=0),
+     lambda: np.random.RandomState(0).randint(0, 4, size=(300, 1))),
+    (lambda: VariationalGaussianHMM(3, covariance_type="full", random_state=0),
+     lambda: _gauss_data(2)),
+    (lambda: VariationalGaussianHMM(3, covariance_type="spherical", random_state=0),
+     lambda: _gauss_data(2)),
+])
+def test_accumulate_and_m_step_equal_one_fit_iteration(make, data):
+    import copy
+    import pickle
+
+    X = data()
+    start = make().initialize(X, LENGTHS)
+    fitted = copy.deepcopy(start).set_params(init_params="", n_iter=1).fit(X, LENGTHS)
+    chunks = [start.accumulate(X[:100], [100]), start.accumulate(X[100:], [120, 80])]
+    total = pickle.loads(pickle.dumps(0 + chunks[0] + chunks[1]))
+    assert total.n_frames == 300 and total.n_sequences == 3
+    assert total.loglik - start._divergence() == pytest.approx(fitted.monitor_.history[0],
+                                                               rel=1e-12)
+    start.m_step(total)
+    for name in start._vb_names():
+        np.testing.assert_allclose(getattr(start, name), getattr(fitted, name), rtol=1e-9,
+                                   atol=1e-12)

@@ -6,7 +6,9 @@ import numpy as np
 
 from hmm_core.emissions._covariance import check_observations
 from hmm_core.emissions.autoregressive import AutoregressiveEmission, lagged_design
+from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.estimator.constraints import Integer, OneOf, Real
+from hmm_core.hmm._statistics import SufficientStatistics
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
 from hmm_core.hmm.core import HMMCore
 from hmm_core.kernels.validation import check_lengths
@@ -124,3 +126,69 @@ class AutoregressiveHMM(BaseHMM):
                              f"(length {int(np.diff(offsets)[short[0]])}): every sequence "
                              "needs a frame after its lags (check lengths and n_lags)")
         return lagged_design(X, offsets, self.n_lags), offsets
+
+    # ------------------------------------------------ sufficient statistics
+    def accumulate(self, X, lengths=None):
+        """E-step over one chunk with the current parameters; summed statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        SufficientStatistics
+            The emission part holds each state's regression moments ``n``,
+            ``zz``, ``zy`` and ``yy``.
+        """
+        chain = self._check()
+        design, offsets = self._validate(X, lengths)
+        stats = chain.estep(self._log_frameprob(design), offsets, self.n_threads)
+        emission = self._get_emission()
+        moments = emission.empty_stats(self.n_components)
+        emission.accumulate(moments, design, stats["posteriors"])
+        end = stats["end_counts"] if self.endprob_ is not None else None
+        return SufficientStatistics(stats["loglik"].sum(), offsets.shape[0] - 1, offsets[-1],
+                                    stats["start_counts"], stats["trans_counts"], end, moments)
+
+    def m_step(self, stats):
+        """One M-step from (summed) statistics, as one ``fit`` iteration does.
+
+        Parameters
+        ----------
+        stats : SufficientStatistics
+
+        Returns
+        -------
+        self
+        """
+        self._check()
+        if "s" in self.params:
+            self.startprob_ = dirichlet_map_rows(stats.start_counts, self.startprob_prior,
+                                                 self.startprob_)
+        if "t" in self.params:
+            self._m_step_transitions({"trans_counts": stats.trans_counts,
+                                      "end_counts": stats.end_counts})
+        if set(self.params) & set(self._emission_letters):
+            self._get_emission().m_step(stats.emission, self.params)
+        self._check()
+        return self
+
+    def initialize(self, X, lengths=None):
+        """Data-dependent initialisation (k-means, one least-squares step) without EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        design, _ = self._validate(X, lengths)
+        self._init(design, self._random_source())
+        self._check()
+        return self

@@ -35,6 +35,7 @@ from hmm_core.estimator.constraints import (
     Threads,
 )
 from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._statistics import SufficientStatistics
 from hmm_core.hmm.base import BaseHMM
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.kernels.chain import ChainParams
@@ -125,8 +126,8 @@ class VariationalHMM(BaseHMM, abstract=True):
     """An HMM trained by variational Bayes; a subclass supplies the emission's part.
 
     A subclass implements ``_vb_emission_init``, ``_vb_emission_check``,
-    ``_expected_log_frameprob``, ``_vb_emission_m_step``, ``_vb_emission_kl``
-    and ``_set_emission_estimates`` and lists its fitted hyper-parameters in
+    ``_expected_log_frameprob``, ``_vb_emission_stats``, ``_vb_emission_update``,
+    ``_vb_emission_kl`` and ``_set_emission_estimates`` and lists its fitted hyper-parameters in
     ``_vb_emission_names``.
     """
 
@@ -227,12 +228,78 @@ class VariationalHMM(BaseHMM, abstract=True):
         return stats
 
     def _vb_m_step(self, stats, X):
+        self._vb_update(stats["start_counts"], stats["trans_counts"],
+                        self._vb_emission_stats(X, stats["posteriors"]))
+
+    def _vb_update(self, start_counts, trans_counts, emission_stats):
+        """Each posterior is its prior plus the expected counts."""
         if "s" in self.params:
-            self.startprob_posterior_ = self.startprob_prior_ + stats["start_counts"]
+            self.startprob_posterior_ = self.startprob_prior_ + start_counts
         if "t" in self.params:
-            self.transmat_posterior_ = self.transmat_prior_ + stats["trans_counts"]
+            self.transmat_posterior_ = self.transmat_prior_ + trans_counts
         if set(self.params) & set(self._emission_letters):
-            self._vb_emission_m_step(stats, X)
+            self._vb_emission_update(emission_stats)
+
+    # ------------------------------------------------ sufficient statistics
+    def accumulate(self, X, lengths=None):
+        """VB-E step over one chunk with the current posterior; summed statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        SufficientStatistics
+            ``loglik`` is the summed log normaliser of the VB-E step.
+        """
+        self._check_settings()
+        self._vb_check()
+        X, offsets = self._validate(X, lengths)
+        self._vb_check_X(X)
+        stats = self._vb_estep(X, offsets)
+        return SufficientStatistics(
+            stats["loglik"].sum(), offsets.shape[0] - 1, offsets[-1], stats["start_counts"],
+            stats["trans_counts"], None, self._vb_emission_stats(X, stats["posteriors"]))
+
+    def m_step(self, stats):
+        """One VB-M step from (summed) statistics, as one ``fit`` iteration does.
+
+        Parameters
+        ----------
+        stats : SufficientStatistics
+
+        Returns
+        -------
+        self
+        """
+        self._vb_check()
+        self._vb_update(stats.start_counts, stats.trans_counts, stats.emission)
+        self._set_estimates()
+        self._check()
+        return self
+
+    def initialize(self, X, lengths=None):
+        """hmmlearn's initial posteriors from a sample, honouring ``init_params``; no VB.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        X, offsets = self._validate(X, lengths)
+        self._vb_check_X(X)
+        self._vb_init(X, offsets, self._random_source())
+        self._vb_check()
+        self._set_estimates()
+        self._check()
+        return self
 
     def _divergence(self):
         """KL divergence of the parameter posterior from the prior."""

@@ -150,12 +150,15 @@ class VariationalCategoricalHMM(VariationalHMM):
         table = np.vstack([table.T, np.zeros((1, self.n_components))])
         return np.ascontiguousarray(np.take(table, X, axis=0))
 
-    def _vb_emission_m_step(self, stats, X):
+    def _vb_emission_stats(self, X, posteriors):
+        emission = self._get_emission()
+        counts = emission.empty_stats(self.n_components)
+        emission.accumulate(counts, X, posteriors)
+        return counts
+
+    def _vb_emission_update(self, stats):
         if "e" in self.params:
-            emission = self._get_emission()
-            counts = emission.empty_stats(self.n_components)
-            emission.accumulate(counts, X, stats["posteriors"])
-            self.emissionprob_posterior_ = self.emissionprob_prior_ + counts["obs"]
+            self.emissionprob_posterior_ = self.emissionprob_prior_ + stats["obs"]
 
     def _vb_emission_kl(self):
         return kl_dirichlet(self.emissionprob_posterior_, self.emissionprob_prior_)

@@ -280,10 +280,17 @@ class VariationalGaussianHMM(VariationalHMM):
         out[:] = 0.5 * (logdet - d * _LOG_2PI - d / beta - quad)
         return out
 
-    def _vb_emission_m_step(self, stats, X):
-        post = stats["posteriors"]
-        counts = stats["occupancy"]
-        sums = post.T @ X
+    def _vb_emission_stats(self, X, posteriors):
+        """Occupancy, weighted sums and weighted scatter (full or per feature)."""
+        out = {"n": np.ones(X.shape[0]) @ posteriors, "x": posteriors.T @ X}
+        if self._wishart():
+            out["xx"] = np.einsum("tk,ti,tj->kij", posteriors, X, X, optimize=True)
+        else:
+            out["xx"] = posteriors.T @ (X * X)
+        return out
+
+    def _vb_emission_update(self, stats):
+        counts, sums = stats["n"], stats["x"]
         kind = self.covariance_type
         if "m" in self.params:
             self.beta_posterior_ = self.beta_prior_ + counts
@@ -294,8 +301,7 @@ class VariationalGaussianHMM(VariationalHMM):
         b0, m0 = self.beta_prior_, self.means_prior_
         b1, m1 = self.beta_posterior_, self.means_posterior_
         if self._wishart():
-            scatter = np.einsum("tk,ti,tj->kij", post, X, X, optimize=True)
-            scatter += (np.einsum("k,ki,kj->kij", b0, m0, m0)
+            scatter = stats["xx"] + (np.einsum("k,ki,kj->kij", b0, m0, m0)
                         - np.einsum("k,ki,kj->kij", b1, m1, m1))
             if kind == "full":
                 self.dof_posterior_ = self.dof_prior_ + counts
@@ -304,12 +310,12 @@ class VariationalGaussianHMM(VariationalHMM):
                 self.dof_posterior_ = self.dof_prior_ + counts.sum()
                 self.scale_posterior_ = self.scale_prior_ + scatter.sum(axis=0)
             return
-        scatter = post.T @ (X * X) + b0[:, None] * m0 * m0 - b1[:, None] * m1 * m1
+        scatter = stats["xx"] + b0[:, None] * m0 * m0 - b1[:, None] * m1 * m1
         if kind == "diag":
             self.dof_posterior_ = self.dof_prior_ + counts
             self.scale_posterior_ = self.scale_prior_ + scatter
         else:
-            self.dof_posterior_ = self.dof_prior_ + X.shape[1] * counts
+            self.dof_posterior_ = self.dof_prior_ + sums.shape[1] * counts
             self.scale_posterior_ = self.scale_prior_ + scatter.sum(axis=1)
 
     def _vb_emission_kl(self):
