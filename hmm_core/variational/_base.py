@@ -281,7 +281,7 @@ class VariationalHMM(BaseHMM, abstract=True):
         return self
 
     def initialize(self, X, lengths=None):
-        """hmmlearn's initial posteriors from a sample, honouring ``init_params``; no VB.
+        """Draw the initial posteriors as hmmlearn does, honouring ``init_params``; no VB.
 
         Parameters
         ----------
