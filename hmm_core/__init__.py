@@ -18,6 +18,7 @@ the layers below it:
 ``hmm_core.hmm``         the HMM estimator: scoring, decoding, training
 ``hmm_core.models``      one HMM class per emission type
 ``hmm_core.semimarkov``  explicit-duration (semi-Markov) HMMs
+``hmm_core.variational`` HMMs trained by variational Bayes
 ``hmm_core.chains``      observable Markov chains and their analysis
 ``hmm_core.plot``        plots (optional matplotlib)
 ``hmm_core.cli``         the ``hmm-core`` command line
@@ -46,6 +47,7 @@ from hmm_core.io.sequences import sequences_from_frame, split_sequences
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
 from hmm_core.models import (
     GMMHMM,
+    AutoregressiveHMM,
     CategoricalHMM,
     GaussianHMM,
     IndependentHMM,
@@ -55,6 +57,7 @@ from hmm_core.models import (
 from hmm_core.semimarkov import SemiMarkovHMM, SemiMarkovStatistics
 from hmm_core.structure import compose, topology
 from hmm_core.testing import reference as _reference
+from hmm_core.variational import VariationalCategoricalHMM, VariationalGaussianHMM
 
 # Modules that moved into subpackages keep their earlier import paths.
 for _old, _module in {
@@ -75,6 +78,7 @@ del _old, _module
 
 __all__ = [
     "__version__",
+    "AutoregressiveHMM",
     "CategoricalHMM",
     "ConvergenceMonitor",
     "ConvergenceWarning",
@@ -91,6 +95,8 @@ __all__ = [
     "PoissonHMM",
     "SemiMarkovHMM",
     "SemiMarkovStatistics",
+    "VariationalCategoricalHMM",
+    "VariationalGaussianHMM",
     "backward",
     "compose",
     "effective_n_threads",

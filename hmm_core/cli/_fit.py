@@ -72,6 +72,8 @@ def _build_model(args, alphabet):
         model = GaussianHMM(covariance_type=args.covariance_type, **common)
     elif kind == "gmm":
         model = GMMHMM(n_mix=args.n_mix, covariance_type=args.covariance_type, **common)
+    elif kind.startswith("variational") or kind == "autoregressive":
+        model = _other_model(kind, args, alphabet, common)
     else:
         model = {"poisson": PoissonHMM, "multinomial": MultinomialHMM}[kind](**common)
     if args.topology == "left-right":
@@ -97,6 +99,24 @@ def _build_semimarkov(args, alphabet):
                          n_threads=args.threads)
 
 
+def _other_model(kind, args, alphabet, common):
+    """Variational Bayes and autoregressive models (no end state)."""
+    from hmm_core import AutoregressiveHMM, VariationalCategoricalHMM, VariationalGaussianHMM
+
+    if common.pop("end_state"):
+        raise UsageError(f"--end-state is not available for --kind {kind}")
+    if kind == "variational-categorical":
+        return VariationalCategoricalHMM(
+            n_features=None if alphabet is None else len(alphabet), **common)
+    if kind == "variational-gaussian":
+        return VariationalGaussianHMM(covariance_type=args.covariance_type, **common)
+    if args.covariance_type not in ("full", "diag"):
+        raise UsageError("--kind autoregressive takes --covariance-type full or diag")
+    if args.lags < 1:
+        raise UsageError("--lags must be at least 1")
+    return AutoregressiveHMM(n_lags=args.lags, covariance_type=args.covariance_type, **common)
+
+
 def cmd_fit(args):
     """Run ``hmm-core fit``; returns the exit status."""
     from hmm_core.io.formats import detect_format
@@ -107,7 +127,8 @@ def cmd_fit(args):
                  [("-o/--output", args.output), ("--summary", args.summary)]) as out:
         alphabet = get_alphabet(args, {})
         for fmt in sorted(fmts & {"fasta", "fastq"}):
-            if args.kind not in (None, "categorical", "markov", "semimarkov"):
+            if args.kind not in (None, "categorical", "markov", "semimarkov",
+                                 "variational-categorical"):
                 raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")

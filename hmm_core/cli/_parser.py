@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-KINDS = ("categorical", "gaussian", "gmm", "poisson", "multinomial", "markov", "semimarkov")
+KINDS = ("categorical", "gaussian", "gmm", "poisson", "multinomial", "markov", "semimarkov",
+         "variational-categorical", "variational-gaussian", "autoregressive")
 
 
 class UsageError(ValueError):
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--covariance-type", default="diag",
                      choices=("spherical", "diag", "full", "tied"))
     fit.add_argument("--n-mix", type=int, default=2, help="mixture components (gmm)")
+    fit.add_argument("--lags", type=int, default=1,
+                     help="previous frames regressed on (autoregressive; default 1)")
     fit.add_argument("--topology", choices=("ergodic", "left-right"), default="ergodic")
     fit.add_argument("--sticky", type=float, metavar="P",
                      help="start EM from self-transition probability P (segmentation)")
