@@ -19,12 +19,13 @@ def backward_block(
     emit: _F,
     index: _I,
     transmat: _F,
+    transmat_t: _F,
     alphas: _F,
     alpha_before: _F,
     first: bool,
     beta: _F,
     post: _F,
-    xi_sums: _F,
+    trans_counts: _F,
 ) -> None: ...
 def viterbi_pack(log_transmat: _F) -> _F: ...
 def viterbi_block(

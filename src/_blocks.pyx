@@ -30,6 +30,11 @@ from libc.stdint cimport int64_t, uint8_t
 
 from _checks cimport check_length, check_square
 
+cdef extern from "_simd.h" nogil:
+    void hmm_vecmat(const double* x, const double* a, double* out, Py_ssize_t n)
+    void hmm_outer_acc(const double* x, const double* a, const double* y, double scale,
+                       double* acc, Py_ssize_t n)
+
 cdef extern from "_blocks.h" nogil:
     Py_ssize_t hmm_vit_padded(Py_ssize_t n)
     void hmm_viterbi_pack(const double* log_a, Py_ssize_t n, double* out)
@@ -96,13 +101,7 @@ def forward_block(
                 for j in range(n):
                     nxt[j] = startprob[j] * emit[r, j]
             else:
-                for j in range(n):
-                    nxt[j] = 0.0
-                for i in range(n):
-                    a = cur[i]
-                    if a != 0.0:
-                        for j in range(n):
-                            nxt[j] += a * transmat[i, j]
+                hmm_vecmat(&cur[0], &transmat[0, 0], &nxt[0], n)
                 for j in range(n):
                     nxt[j] *= emit[r, j]
             c = 0.0
@@ -111,8 +110,9 @@ def forward_block(
             if not c > 0.0:
                 total = -INFINITY
                 break
+            a = 1.0 / c
             for j in range(n):
-                cur[j] = nxt[j] / c
+                cur[j] = nxt[j] * a
             if keep:
                 for j in range(n):
                     out[t, j] = cur[j]
@@ -126,16 +126,17 @@ def backward_block(
     const double[:, ::1] emit,        # IN (K, N)
     const int64_t[::1] index,         # IN (B,)
     const double[:, ::1] transmat,    # IN (N, N)
+    const double[:, ::1] transmat_t,  # IN (N, N) transposed
     const double[:, ::1] alphas,      # IN (B, N) forward vectors of the block (forward_block)
     const double[::1] alpha_before,   # IN (N,) forward vector of the frame before the block
     bint first,                       # IN the block starts the sequence (no frame before)
     double[::1] beta,                 # IN/OUT (N,) backward vector of the last frame -> of
                                       #        the frame before the block
     double[:, ::1] post,              # OUT (B, N) posteriors
-    double[:, ::1] xi_sums,           # IN/OUT (N, N) += sum_t alpha_{t-1}[i] w_t[j] / Z_t
+    double[:, ::1] trans_counts,      # IN/OUT (N, N) += expected transitions into the block
 ):
     """Backward pass over a block: posteriors, and the expected transitions
-    into the block's frames (``transmat * xi_sums`` once every block is done).
+    into the block's frames (from the frame before it, unless ``first``).
 
     Backward vectors are scaled to sum to one, posteriors normalised per frame.
     """
@@ -149,7 +150,8 @@ def backward_block(
     check_length(beta.shape[0], n, "beta")
     check_length(post.shape[0], n_frames, "post")
     check_length(post.shape[1], n, "post columns")
-    check_square(xi_sums.shape[0], xi_sums.shape[1], n, "xi_sums")
+    check_square(transmat_t.shape[0], transmat_t.shape[1], n, "transmat_t")
+    check_square(trans_counts.shape[0], trans_counts.shape[1], n, "trans_counts")
     if emit.shape[1] != n:
         raise ValueError(f"emit must have {n} columns, got {emit.shape[1]}")
     for t in range(n_frames):
@@ -157,6 +159,7 @@ def backward_block(
             raise ValueError(f"index[{t}] = {index[t]} is outside 0..{k - 1}")
     cdef double[::1] w = cython_buffer(n)
     cdef double[::1] nb = cython_buffer(n)
+    cdef const double* prev
     with nogil:
         for t in range(n_frames - 1, -1, -1):
             s = 0.0
@@ -164,38 +167,29 @@ def backward_block(
                 post[t, j] = alphas[t, j] * beta[j]
                 s += post[t, j]
             if s > 0.0:
+                a = 1.0 / s
                 for j in range(n):
-                    post[t, j] = post[t, j] / s
+                    post[t, j] = post[t, j] * a
             if t == 0 and first:
                 break
             r = index[t]
             for j in range(n):
                 w[j] = emit[r, j] * beta[j]
             # unnormalised backward vector of frame t - 1: A w
-            for i in range(n):
-                a = 0.0
-                for j in range(n):
-                    a += transmat[i, j] * w[j]
-                nb[i] = a
+            hmm_vecmat(&w[0], &transmat_t[0, 0], &nb[0], n)
+            prev = &alphas[t - 1, 0] if t > 0 else &alpha_before[0]
             z = 0.0
             s = 0.0
-            if t > 0:
-                for i in range(n):
-                    z += alphas[t - 1, i] * nb[i]
-                    s += nb[i]
-            else:
-                for i in range(n):
-                    z += alpha_before[i] * nb[i]
-                    s += nb[i]
+            for i in range(n):
+                z += prev[i] * nb[i]
+                s += nb[i]
             if z > 0.0:
-                for i in range(n):
-                    a = (alphas[t - 1, i] if t > 0 else alpha_before[i]) / z
-                    if a != 0.0:
-                        for j in range(n):
-                            xi_sums[i, j] += a * w[j]
+                # xi(i, j) = prev_i A_ij w_j / z
+                hmm_outer_acc(prev, &transmat[0, 0], &w[0], 1.0 / z, &trans_counts[0, 0], n)
             if s > 0.0:
+                a = 1.0 / s
                 for i in range(n):
-                    beta[i] = nb[i] / s
+                    beta[i] = nb[i] * a
 
 
 def viterbi_pack(const double[:, ::1] log_transmat):

@@ -205,7 +205,8 @@ class BlockRun:
         chain, n = self.chain, self.chain.n_components
         beta = np.ones(n) if chain.endprob is None else chain.endprob.copy()
         beta /= beta.sum()
-        xi = np.zeros((n, n))
+        trans = np.zeros((n, n))
+        trans_t = np.ascontiguousarray(chain.transmat.T)
         last = self.starts.shape[0] - 1
         for k in range(last, -1, -1):
             start, stop = int(self.starts[k]), self._stop(k)
@@ -215,11 +216,11 @@ class BlockRun:
             _blocks.forward_block(emit, shift, index, chain.transmat, alpha, k == 0,
                                   chain.startprob, alphas)
             post = np.empty((stop - start, n))
-            _blocks.backward_block(emit, index, chain.transmat, alphas, cps[k], k == 0, beta,
-                                   post, xi)
+            _blocks.backward_block(emit, index, chain.transmat, trans_t, alphas, cps[k], k == 0,
+                                   beta, post, trans)
             self._edges(k, last, post, stats)
             self._emit(out, on_block, start, stop, post)
-        stats["trans_counts"] = chain.transmat * xi
+        stats["trans_counts"] = trans
 
     def _edges(self, k, last, post, stats):
         if k == last:
