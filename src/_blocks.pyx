@@ -76,7 +76,7 @@ def forward_block(
     """
     cdef Py_ssize_t n = transmat.shape[0], n_frames = index.shape[0]
     cdef Py_ssize_t t, i, j, r
-    cdef double total = 0.0, c, a
+    cdef double total = 0.0, scale = 1.0, c, a
     cdef bint keep = out.shape[0] > 0
     check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
     check_length(alpha.shape[0], n, "alpha")
@@ -116,9 +116,18 @@ def forward_block(
             if keep:
                 for j in range(n):
                     out[t, j] = cur[j]
-            total += log(c) + shift[r]
+            # one log per many frames: the scales multiply while far from underflow
+            total += shift[r]
+            if c < 1e-100:
+                total += log(c)
+            else:
+                scale *= c
+                if scale < 1e-200:
+                    total += log(scale)
+                    scale = 1.0
     if total != -INFINITY:
         alpha[:] = cur
+        total += log(scale)
     return total
 
 

@@ -130,21 +130,44 @@ def estep(model, X, block_size=None, on_block=None):
     return run.posteriors(None, None if on_block is None else fold)
 
 
+class _RowWriter:
+    """Rows ``[base, ...)`` of a (n_rows, n_columns) float64 ``.npy`` file, written
+    with ``os.pwrite``: unlike a memory map, written pages do not stay in the
+    process's resident memory."""
+
+    def __init__(self, fd, data_offset, n_columns, base=0):
+        self.fd, self.data_offset, self.n_columns, self.base = fd, data_offset, n_columns, base
+
+    def __getitem__(self, rows):
+        return _RowWriter(self.fd, self.data_offset, self.n_columns, self.base + rows.start)
+
+    def __setitem__(self, rows, values):
+        values = np.ascontiguousarray(values, dtype="<f8")
+        position = self.data_offset + 8 * self.n_columns * (self.base + rows.start)
+        view = memoryview(values).cast("B")
+        while view.nbytes:
+            written = os.pwrite(self.fd, view, position)
+            view, position = view[written:], position + written
+
+
 def posteriors_to_file(model, X, path, lengths=None, block_size=None):
     """Posteriors into the ``.npy`` file ``path``, written under a temporary
     name and renamed once complete; returns the per-sequence log-likelihoods."""
-    from numpy.lib.format import open_memmap
+    from numpy.lib.format import open_memmap, read_array_header_1_0, read_magic
 
     path = os.fspath(path)
     offsets = check_lengths(lengths, _n_samples(X))
     folder, name = os.path.split(os.path.abspath(path))
     temporary = os.path.join(folder, f".{name}.partial-{os.getpid()}")
+    shape = (int(offsets[-1]), model.n_components)
     try:
-        out = open_memmap(temporary, mode="w+", dtype=np.float64,
-                          shape=(int(offsets[-1]), model.n_components))
-        loglik, _ = posteriors(model, X, lengths, out, block_size)
-        out.flush()
-        del out
+        del_me = open_memmap(temporary, mode="w+", dtype="<f8", shape=shape)
+        del del_me  # the header is written and the file sized; rows go by pwrite
+        with open(temporary, "r+b") as handle:
+            read_magic(handle)
+            read_array_header_1_0(handle)
+            out = _RowWriter(handle.fileno(), handle.tell(), shape[1])
+            loglik, _ = posteriors(model, X, lengths, out, block_size)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
