@@ -17,6 +17,7 @@ from hmm_core.hmm._memory import check_sample, n_features_of
 from hmm_core.hmm._sampling import dead_ends, draw_path
 from hmm_core.hmm._settings import DECODERS
 from hmm_core.hmm.core import HMMCore
+from hmm_core.hmm.online import OnlineFilter, OnlineViterbi
 from hmm_core.kernels import backend
 from hmm_core.structure import topology as _topology
 
@@ -138,6 +139,46 @@ class Inference(Queries, HMMCore, abstract=True):
     def _viterbi_in_memory(self, X, lengths):
         chain, X, offsets, frames = self._prepare(X, lengths, "viterbi")
         return chain.viterbi(frames, offsets, self.n_threads)
+
+    def filter(self, lag=0):
+        """An online filter over frames that arrive over time.
+
+        Parameters
+        ----------
+        lag : int, default=0
+            Delay, in frames, of the fixed-lag smoothed posteriors.
+
+        Returns
+        -------
+        OnlineFilter
+            ``update(frames)`` returns the filtered state probabilities of
+            the new frames; ``smoothed()`` the posteriors ``lag`` frames back.
+
+        See Also
+        --------
+        hmm_core.hmm.online.OnlineFilter : Its methods and an example.
+        """
+        return OnlineFilter(self, lag)
+
+    def online_viterbi(self, lag=None):
+        """Viterbi decoding of frames that arrive over time.
+
+        Parameters
+        ----------
+        lag : int, optional
+            Decide every frame at most this many frames old; None decides a
+            frame once every surviving path agrees on it.
+
+        Returns
+        -------
+        OnlineViterbi
+            ``update(frames)`` returns the states decided so far.
+
+        See Also
+        --------
+        hmm_core.hmm.online.OnlineViterbi : Its methods and an example.
+        """
+        return OnlineViterbi(self, lag)
 
     def posteriors_to_file(self, X, path, lengths=None, block_size=None):
         """Write the state posteriors to a ``.npy`` file, block by block.
