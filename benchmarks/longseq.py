@@ -10,7 +10,8 @@ cell's peak): a 16-state categorical model with 4 symbols and a random
 uint8 sequence of T symbols. The table gives the seconds, the frames per
 second and the peak resident memory beyond the input and what is returned
 (the int64 Viterbi path), i.e. peak RSS minus the RSS once the input exists
-minus the returned path. ``posteriors`` writes a .npy file in ``--folder``
+minus the returned path (``peak MiB``: the whole peak RSS, input, returned
+path and interpreter included). ``posteriors`` writes a .npy file in ``--folder``
 (T x N x 8 bytes; removed afterwards). At T = 10^6 the one-call in-memory
 methods are timed too (``speed vs in-memory``: block-by-block seconds over
 one-call seconds). ``--filter`` adds the online filter's throughput in
@@ -127,7 +128,7 @@ def main(argv=None):
     sizes = [int(float(v)) for v in args.sizes.split(",") if v]
     ops = [v for v in args.ops.split(",") if v]
     print(f"{'T':>11} {'op':>11} {'seconds':>9} {'frames/s':>11} {'MiB beyond':>11} "
-          f"{'vs in-memory':>13}", flush=True)
+          f"{'peak MiB':>9} {'vs in-memory':>13}", flush=True)
     for T in sizes:
         for op in ops:
             cell = run_cell(T, op, args.states, args.folder)
@@ -136,7 +137,8 @@ def main(argv=None):
                 ref = run_cell(T, op, args.states, args.folder, in_memory=True)
                 ratio = f"{cell['seconds'] / ref['seconds']:.2f}x"
             print(f"{T:>11,} {op:>11} {cell['seconds']:>9.2f} {T / cell['seconds']:>11.3g} "
-                  f"{cell['beyond'] / 2**20:>11.1f} {ratio:>13}", flush=True)
+                  f"{cell['beyond'] / 2**20:>11.1f} {cell['peak'] / 2**20:>9.0f} {ratio:>13}",
+                  flush=True)
     if args.filter:
         res = run_filter()
         print(f"filter: {res['frames_per_second']:.3g} frames/s in blocks of 1000, "

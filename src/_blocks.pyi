@@ -1,5 +1,6 @@
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import disjoint_base
 
 _F = NDArray[np.float64]
 _I = NDArray[np.int64]
@@ -36,3 +37,10 @@ def viterbi_block(
     simd: bool = ...,
 ) -> None: ...
 def viterbi_trace(backpointers: _U8, last: int, path: _I) -> int: ...
+
+@disjoint_base
+class FilterStep:
+    def __init__(
+        self, emit: _F, shift: _F, transmat: _F, startprob: _F, alpha: _F
+    ) -> None: ...
+    def step(self, row: int, first: bool) -> tuple[_F, float]: ...

@@ -25,6 +25,8 @@ caller runs other chains in log space.
 
 import numpy as np
 
+cimport cython
+
 from libc.math cimport INFINITY, log
 from libc.stdint cimport int64_t, uint8_t
 
@@ -262,3 +264,57 @@ def viterbi_trace(
             path[t] = state
             state = backpointers[t, state]
     return state
+
+
+@cython.auto_pickle(False)  # rebuilt, not pickled (OnlineFilter.__getstate__)
+cdef class FilterStep:
+    """One frame of the forward filter with its arrays bound once (a call costs
+    about a microsecond): the step of ``OnlineFilter.update`` for a single frame."""
+
+    cdef const double[:, ::1] emit
+    cdef const double[::1] shift
+    cdef const double[:, ::1] transmat
+    cdef const double[::1] startprob
+    cdef double[::1] alpha
+    cdef double[::1] nxt
+
+    def __init__(self, const double[:, ::1] emit, const double[::1] shift,
+                 const double[:, ::1] transmat, const double[::1] startprob,
+                 double[::1] alpha):
+        cdef Py_ssize_t n = transmat.shape[0]
+        check_square(transmat.shape[0], transmat.shape[1], n, "transmat")
+        check_length(emit.shape[1], n, "emit columns")
+        check_length(shift.shape[0], emit.shape[0], "shift")
+        check_length(startprob.shape[0], n, "startprob")
+        check_length(alpha.shape[0], n, "alpha")
+        self.emit, self.shift, self.transmat = emit, shift, transmat
+        self.startprob, self.alpha = startprob, alpha
+        self.nxt = np.zeros(n)
+
+    def step(self, Py_ssize_t row, bint first):
+        """Advance ``alpha`` by a frame reading row ``row``; return
+        ``(probabilities (1, N), log-likelihood increment)``."""
+        cdef Py_ssize_t n = self.transmat.shape[0], j
+        cdef double c = 0.0, a
+        if row < 0 or row >= self.emit.shape[0]:
+            raise ValueError(f"row {row} is outside 0..{self.emit.shape[0] - 1}")
+        out = np.zeros((1, n))
+        cdef double[:, ::1] view = out
+        if self.shift[row] == -INFINITY:
+            return out, -INFINITY
+        if first:
+            for j in range(n):
+                self.nxt[j] = self.startprob[j] * self.emit[row, j]
+        else:
+            hmm_vecmat(&self.alpha[0], &self.transmat[0, 0], &self.nxt[0], n)
+            for j in range(n):
+                self.nxt[j] *= self.emit[row, j]
+        for j in range(n):
+            c += self.nxt[j]
+        if not c > 0.0:
+            return out, -INFINITY
+        a = 1.0 / c
+        for j in range(n):
+            self.alpha[j] = self.nxt[j] * a
+            view[0, j] = self.alpha[j]
+        return out, log(c) + self.shift[row]

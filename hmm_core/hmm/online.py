@@ -92,6 +92,17 @@ class _Frames:
         index = arr.astype(np.int64)
         return np.where(index < 0, n_symbols, index) if low < 0 else index
 
+    def single(self, frames):
+        """Table row of one symbol given as a (1, 1) or (1,) integer array, else None."""
+        if (self.table is None or frames.dtype.kind not in "iu"
+                or frames.shape not in ((1, 1), (1,))):
+            return None
+        value = frames.item()
+        if value < -1 or value >= self.table[0]:
+            raise ValueError(f"frames must hold symbols in 0..{self.table[0] - 1} (or -1 for "
+                             f"a missing frame), found {value}")
+        return value if value >= 0 else self.table[0]
+
     def _log(self, frames):
         model = self.model
         X = model._get_emission().check_X(frames)
@@ -163,6 +174,10 @@ class OnlineFilter:
             ``P(z_t = i | x_0..x_t)`` of each new frame; all zero once the
             frames seen are impossible under the model (``loglik`` -inf).
         """
+        if type(frames) is np.ndarray and frames.size == 1 and not self.lag:
+            row = self._frames.single(frames)
+            if row is not None and self.loglik > -np.inf:
+                return self._one(row)
         chain = self._frames.chain
         emit, shift, index = self._frames.scaled(frames)
         out = np.zeros((index.shape[0], chain.n_components))
@@ -180,6 +195,23 @@ class OnlineFilter:
         if self.lag:
             self._smooth(out, emit[index])
         return out
+
+    def _one(self, row):
+        # one symbol: the compiled step with its arrays bound once
+        step = self.__dict__.get("_step")
+        if step is None:
+            chain, table = self._frames.chain, self._frames.table
+            step = self._step = _blocks.FilterStep(table[1], table[2], chain.transmat,
+                                                   chain.startprob, self._alpha)
+        out, part = step.step(row, self.n_frames == 0)
+        self.n_frames += 1
+        self.loglik += part
+        return out
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_step", None)
+        return state
 
     def _smooth(self, alphas, emits):
         chain, lag = self._frames.chain, self.lag
