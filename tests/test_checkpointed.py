@@ -214,3 +214,30 @@ def test_block_size_choice():
     assert backend.checkpoint_block(10**8, 16) == 16384
     assert backend.checkpoint_block(10**10, 16) == backend.BLOCK_BUDGET // (5 * 8 * 16)
     assert backend.checkpoint_block(10**6, 10**5) >= 1
+
+
+def test_command_line_decode_of_long_records(tmp_path, monkeypatch):
+    from hmm_core.cli.commands import main
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    text = "".join(f">r{r}\n" + "".join(rng.choice(list("ACGT"), 3000 + 500 * r)) + "\n"
+                   for r in range(3))
+    (tmp_path / "g.fa").write_text(text)
+    assert main(["fit", "g.fa", "--alphabet", "dna", "-n", "3", "-o", "m.npz", "-q"]) == 0
+    assert main(["decode", "m.npz", "g.fa", "-o", "one.npz", "--posteriors", "p1.npz",
+                 "-q"]) == 0
+    monkeypatch.setattr(backend, "CHECKPOINT_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "BLOCK_MIN_FRAMES", 64)
+    calls = []
+    real = _blockrun.BlockRun.viterbi
+    monkeypatch.setattr(_blockrun.BlockRun, "viterbi",
+                        lambda self, out=None: calls.append(1) or real(self, out))
+    assert main(["decode", "m.npz", "g.fa", "-o", "two.npz", "--posteriors", "p2.npz",
+                 "-q"]) == 0
+    assert calls
+    one, two = np.load("one.npz"), np.load("two.npz")
+    np.testing.assert_array_equal(one["states"], two["states"])
+    np.testing.assert_array_equal(one["logprob"], two["logprob"])
+    np.testing.assert_allclose(np.load("p1.npz")["posteriors"], np.load("p2.npz")["posteriors"],
+                               rtol=1e-11, atol=1e-13)
