@@ -144,7 +144,8 @@ def backward_block(
     double[::1] beta,                 # IN/OUT (N,) backward vector of the last frame -> of
                                       #        the frame before the block
     double[:, ::1] post,              # OUT (B, N) posteriors
-    double[:, ::1] trans_counts,      # IN/OUT (N, N) += expected transitions into the block
+    double[:, ::1] trans_counts,      # IN/OUT (N, N) += expected transitions into the block,
+                                      #        or (0, 0): posteriors only
 ):
     """Backward pass over a block: posteriors, and the expected transitions
     into the block's frames (from the frame before it, unless ``first``).
@@ -162,7 +163,9 @@ def backward_block(
     check_length(post.shape[0], n_frames, "post")
     check_length(post.shape[1], n, "post columns")
     check_square(transmat_t.shape[0], transmat_t.shape[1], n, "transmat_t")
-    check_square(trans_counts.shape[0], trans_counts.shape[1], n, "trans_counts")
+    cdef bint counts = trans_counts.shape[0] > 0
+    if counts:
+        check_square(trans_counts.shape[0], trans_counts.shape[1], n, "trans_counts")
     if emit.shape[1] != n:
         raise ValueError(f"emit must have {n} columns, got {emit.shape[1]}")
     for t in range(n_frames):
@@ -194,7 +197,7 @@ def backward_block(
             for i in range(n):
                 z += prev[i] * nb[i]
                 s += nb[i]
-            if z > 0.0:
+            if counts and z > 0.0:
                 # xi(i, j) = prev_i A_ij w_j / z
                 hmm_outer_acc(prev, &transmat[0, 0], &w[0], 1.0 / z, &trans_counts[0, 0], n)
             if s > 0.0:

@@ -166,7 +166,7 @@ class BlockRun:
         return self.forward()[0]
 
     # ------------------------------------------------------------ backward
-    def posteriors(self, out=None, on_block=None):
+    def posteriors(self, out=None, on_block=None, counts=True):
         """Posteriors written block by block into ``out`` (last block first).
 
         Parameters
@@ -174,6 +174,8 @@ class BlockRun:
         out : writable array-like of shape (n_frames, N), optional
         on_block : callable, optional
             Called as ``on_block(start, stop, posteriors)`` for every block.
+        counts : bool, default=True
+            Sum the expected transitions (``trans_counts`` stays zero otherwise).
 
         Returns
         -------
@@ -192,7 +194,7 @@ class BlockRun:
                 self._emit(out, on_block, start, stop, post)
             return stats
         run = self._scaled_backward if self.scaled else self._log_backward
-        run(cps, loglik, out, on_block, stats)
+        run(cps, loglik, out, on_block, stats, counts)
         return stats
 
     def _emit(self, out, on_block, start, stop, post):
@@ -201,11 +203,11 @@ class BlockRun:
         if on_block is not None:
             on_block(start, stop, post)
 
-    def _scaled_backward(self, cps, loglik, out, on_block, stats):
+    def _scaled_backward(self, cps, loglik, out, on_block, stats, counts):
         chain, n = self.chain, self.chain.n_components
         beta = np.ones(n) if chain.endprob is None else chain.endprob.copy()
         beta /= beta.sum()
-        trans = np.zeros((n, n))
+        trans = np.zeros((n, n) if counts else (0, 0))
         trans_t = np.ascontiguousarray(chain.transmat.T)
         last = self.starts.shape[0] - 1
         for k in range(last, -1, -1):
@@ -220,7 +222,8 @@ class BlockRun:
                                    beta, post, trans)
             self._edges(k, last, post, stats)
             self._emit(out, on_block, start, stop, post)
-        stats["trans_counts"] = trans
+        if counts:
+            stats["trans_counts"] = trans
 
     def _edges(self, k, last, post, stats):
         if k == last:
@@ -228,7 +231,7 @@ class BlockRun:
         if k == 0:
             stats["start_counts"] = post[0].copy()
 
-    def _log_backward(self, cps, loglik, out, on_block, stats):
+    def _log_backward(self, cps, loglik, out, on_block, stats, counts):
         chain, n = self.chain, self.chain.n_components
         log_beta = chain.log_endprob.copy()
         trans = np.zeros((n, n))
@@ -240,7 +243,8 @@ class BlockRun:
             lb = _log_backward(frames, log_beta, chain)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 gamma = _softmax_rows(la + lb)
-                trans += _log_xi(la, lb, frames, chain.log_transmat)
+                if counts:
+                    trans += _log_xi(la, lb, frames, chain.log_transmat)
             post = gamma[1:] if k else gamma
             self._edges(k, last, post, stats)
             self._emit(out, on_block, start, self._stop(k), np.ascontiguousarray(post))

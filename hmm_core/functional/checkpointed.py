@@ -114,7 +114,7 @@ def checkpointed_posteriors(log_startprob, transmat, frames, n_frames=None, log_
     run = _run(log_startprob, transmat, frames, n_frames, log_endprob, block_size)
     if out is None:
         out = np.empty((run.n_frames, run.chain.n_components))
-    return run.posteriors(out)["loglik"], out
+    return run.posteriors(out, counts=False)["loglik"], out
 
 
 def checkpointed_estep(log_startprob, transmat, frames, n_frames=None, log_endprob=None, *,

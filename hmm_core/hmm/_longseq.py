@@ -112,7 +112,8 @@ def posteriors(model, X, lengths=None, out=None, block_size=None):
     for offsets, a, b, long in groups(model, X, lengths, block_size):
         lo, hi = int(offsets[a]), int(offsets[b])
         if long:
-            loglik[a] = _run(model, X, offsets, a, block_size).posteriors(out[lo:hi])["loglik"]
+            loglik[a] = _run(model, X, offsets, a, block_size).posteriors(out[lo:hi],
+                                                                       counts=False)["loglik"]
         else:
             loglik[a:b], out[lo:hi] = model._posteriors_in_memory(
                 *_short(model, X, offsets, a, b))
