@@ -164,3 +164,32 @@ def test_pickled_filter_continues_exactly():
         a, b = filt.update(X[40:]), copy.update(X[40:])
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(filt.finish(), copy.finish())
+
+
+@pytest.mark.parametrize("kind", ["filter", "viterbi"])
+@pytest.mark.parametrize("lag", [0, 3])
+def test_saved_to_a_model_file_continues_exactly(tmp_path, kind, lag):
+    from hmm_core.hmm.online import OnlineFilter, OnlineViterbi
+
+    model, rng = _model(concentration=0.5)
+    X = rng.randint(0, 3, size=(120, 1))
+    make, cls = ((model.filter, OnlineFilter) if kind == "filter"
+                 else (model.online_viterbi, OnlineViterbi))
+    obj = make(lag)
+    for a in (0, 1, 40):
+        obj.update(X[a:a + 1 if a < 40 else 70])
+    obj.save(tmp_path / "f.npz")
+    copy = cls.load(tmp_path / "f.npz")
+    np.testing.assert_array_equal(obj.update(X[70:]), copy.update(X[70:]))
+    if kind == "filter":
+        assert obj.loglik == copy.loglik
+        np.testing.assert_array_equal(obj.smoothed(), copy.smoothed())
+    np.testing.assert_array_equal(obj.finish(), copy.finish())
+    model.save(tmp_path / "plain.npz")
+    with pytest.raises(ValueError, match="no saved"):
+        cls.load(tmp_path / "plain.npz")
+    # a fresh filter saved before any frame
+    fresh = make(lag)
+    fresh.save(tmp_path / "g.npz")
+    again = cls.load(tmp_path / "g.npz")
+    np.testing.assert_array_equal(make(lag).update(X[:5]), again.update(X[:5]))

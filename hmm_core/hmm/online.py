@@ -14,8 +14,10 @@ is emitted as soon as every surviving path agrees on it (those states are
 then those of the offline Viterbi path), or, with ``lag=L``, also once it
 is ``L`` frames old (the state on the best path so far).
 
-Both run the compiled block kernels (``hmm_core.kernels._blocks``) and
-pickle: a pickled filter, reloaded, continues exactly.
+Both run the compiled block kernels (``hmm_core.kernels._blocks``). Both
+pickle, and ``save(path)`` writes the model file with the state in its
+metadata (floats as exact hexadecimal strings): ``OnlineFilter.load(path)``
+(or ``OnlineViterbi.load``) continues exactly where the saved one stopped.
 """
 
 from __future__ import annotations
@@ -23,10 +25,70 @@ from __future__ import annotations
 import numpy as np
 
 from hmm_core.functional._blockrun import _exp_rows
+from hmm_core.io.modelfile import load_model, read_metadata
 from hmm_core.kernels import _blocks
 from hmm_core.kernels.frames import FrameTable
 
 __all__ = ["OnlineFilter", "OnlineViterbi"]
+
+# Key of the user metadata holding a saved filter's state.
+_KEY = "hmm_core.online"
+
+
+def _hex(values):
+    """Floats as exact hexadecimal strings (JSON has no inf and rounds decimals)."""
+    arr = np.asarray(values, dtype=np.float64)
+    return {"shape": list(arr.shape), "hex": [float(v).hex() for v in arr.reshape(-1)]}
+
+
+def _unhex(entry):
+    values = np.array([float.fromhex(v) for v in entry["hex"]], dtype=np.float64)
+    return values.reshape(entry["shape"])
+
+
+class _Saved:
+    """``save(path)`` / ``load(path)`` through a model file carrying the state."""
+
+    _state_floats: tuple = ()
+    _state_other: tuple = ()
+
+    def save(self, path):
+        """Write the model and this object's state to a model file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The model file (``.npz``); :meth:`load` continues from it exactly.
+        """
+        state = {"class": type(self).__name__, "lag": self.lag}
+        for name in self._state_floats:
+            state[name] = _hex(getattr(self, name))
+        for name in self._state_other:
+            value = getattr(self, name)
+            state[name] = value.tolist() if isinstance(value, np.ndarray) else value
+        self._frames.model.save(path, metadata={_KEY: state})
+
+    @classmethod
+    def load(cls, path):
+        """Read an object written by :meth:`save`, ready to continue.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        OnlineFilter or OnlineViterbi
+            The saved object, its model read from the same file.
+        """
+        state = (read_metadata(path).get("user") or {}).get(_KEY)
+        if not isinstance(state, dict) or state.get("class") != cls.__name__:
+            raise ValueError(f"{path} holds no saved {cls.__name__}")
+        self = cls(load_model(path), state["lag"])
+        for name in self._state_floats:
+            setattr(self, name, _unhex(state[name]))
+        self._restore(state)
+        return self
 
 
 def _check_lag(lag, allow_none):
@@ -109,7 +171,7 @@ class _Frames:
         return model._log_frameprob(X)
 
 
-class OnlineFilter:
+class OnlineFilter(_Saved):
     """Forward filtering and fixed-lag smoothing of frames that arrive over time.
 
     Made by ``model.filter(lag)``; the model's parameters are read when the
@@ -143,6 +205,9 @@ class OnlineFilter:
     >>> filt.smoothed().shape   # frame 0, now two frames old
     (1, 2)
     """
+
+    _state_floats = ("_alpha", "_window_alpha", "_window_emit", "_before", "_pending",
+                     "_loglik")
 
     def __init__(self, model, lag=0):
         self.lag = _check_lag(lag, False)
@@ -195,6 +260,31 @@ class OnlineFilter:
         if self.lag:
             self._smooth(out, emit[index])
         return out
+
+    # saved state: floats exactly, the rest as JSON
+    @property
+    def _loglik(self):
+        return self.loglik
+
+    @_loglik.setter
+    def _loglik(self, value):
+        self.loglik = float(value)
+
+    @property
+    def _pending(self):
+        return np.concatenate(self._ready) if self._ready else self._empty
+
+    @_pending.setter
+    def _pending(self, value):
+        self._ready = [value.reshape(-1, self._empty.shape[1])] if value.size else []
+
+    _state_other = ("n_frames",)
+
+    def _restore(self, state):
+        self.n_frames = int(state["n_frames"])
+        n = self._empty.shape[1]
+        self._window_alpha = self._window_alpha.reshape(-1, n)
+        self._window_emit = self._window_emit.reshape(-1, n)
 
     def _one(self, row):
         # one symbol: the compiled step with its arrays bound once
@@ -289,7 +379,7 @@ class OnlineFilter:
         return self._alpha.copy() if self.n_frames else self._frames.chain.startprob.copy()
 
 
-class OnlineViterbi:
+class OnlineViterbi(_Saved):
     """Viterbi decoding of frames that arrive over time.
 
     Made by ``model.online_viterbi(lag)``. ``update`` returns the states of
@@ -332,6 +422,22 @@ class OnlineViterbi:
         self._bp = np.empty((0, n_pad), dtype=np.uint8)   # rows of undecided frames
         self.n_frames = 0
         self.n_decided = 0
+
+    _state_other = ("n_frames", "n_decided", "_bp")
+
+    @property
+    def _scores(self):
+        return np.zeros(0) if self._delta is None else self._delta
+
+    @_scores.setter
+    def _scores(self, value):
+        self._delta = value if value.size else None
+
+    _state_floats = ("_scores",)
+
+    def _restore(self, state):
+        self.n_frames, self.n_decided = int(state["n_frames"]), int(state["n_decided"])
+        self._bp = np.array(state["_bp"], dtype=np.uint8).reshape(-1, self._packed.shape[1])
 
     def update(self, frames):
         """Take new frames; return the states decided by them (oldest first).
