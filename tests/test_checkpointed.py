@@ -241,3 +241,51 @@ def test_command_line_decode_of_long_records(tmp_path, monkeypatch):
     np.testing.assert_array_equal(one["logprob"], two["logprob"])
     np.testing.assert_allclose(np.load("p1.npz")["posteriors"], np.load("p2.npz")["posteriors"],
                                rtol=1e-11, atol=1e-13)
+
+
+def _close_stats(a, b):
+    assert a.n_sequences == b.n_sequences and a.n_frames == b.n_frames
+    np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
+    for name in ("start_counts", "trans_counts", "end_counts"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-11, err_msg=name)
+    for key, value in (a.emission or {}).items():
+        other = b.emission[key]
+        if isinstance(value, np.ndarray):
+            np.testing.assert_allclose(value, other, rtol=1e-10, atol=1e-10, err_msg=key)
+
+
+def test_accumulate_long_sequences(monkeypatch):
+    model, rng = _categorical()
+    model.endprob_ = np.full(4, 0.1)
+    model.transmat_ = model.transmat_ * 0.9
+    X = rng.randint(0, 3, size=(5000, 1)).astype(np.uint8)
+    lengths = [2500, 3, 1, 2496]
+    want = model.accumulate(X, lengths)
+    monkeypatch.setattr(backend, "CHECKPOINT_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "BLOCK_MIN_FRAMES", 100)
+    got = model.accumulate(X, lengths)
+    _close_stats(got, want)
+    model.m_step(got)  # one M-step from them works
+
+
+def test_accumulate_long_gaussian(monkeypatch):
+    rng = np.random.RandomState(1)
+    model = GaussianHMM(n_components=3, covariance_type="full")
+    model.startprob_, model.transmat_, _ = random_chain(rng, 3)
+    model.means_ = rng.normal(size=(3, 2)) * 3
+    model.covars_ = np.tile(np.eye(2), (3, 1, 1))
+    X = rng.normal(size=(3000, 2)) * 3
+    want = model.accumulate(X)
+    monkeypatch.setattr(backend, "CHECKPOINT_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "BLOCK_MIN_FRAMES", 128)
+    got = model.accumulate(X)
+    _close_stats(got, want)
+    import copy
+
+    one, two = copy.deepcopy(model).m_step(want), copy.deepcopy(model).m_step(got)
+    for name in ("startprob_", "transmat_", "means_", "covars_"):
+        np.testing.assert_allclose(getattr(two, name), getattr(one, name), rtol=1e-9,
+                                   err_msg=name)

@@ -17,8 +17,10 @@ import os
 import numpy as np
 
 from hmm_core.functional._blockrun import BlockRun
+from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.kernels import backend
 from hmm_core.kernels.validation import check_lengths
+from hmm_core.structure import topology as _topology
 
 __all__: list[str] = []
 
@@ -175,3 +177,38 @@ def posteriors_to_file(model, X, path, lengths=None, block_size=None):
             os.remove(temporary)
         raise
     return loglik
+
+
+def accumulate(model, X, lengths=None, block_size=None):
+    """``SufficientStatistics`` of sequences, long ones block by block (``model.accumulate``)."""
+    chain = model._check()
+    emission = model._get_emission()
+    ties = model._emission_map()
+    n_classes = model._n_emission_components()
+    folds = bool(set(model.params) & set(model._emission_letters))
+    total = None
+    for offsets, a, b, long in groups(model, X, lengths, block_size):
+        if not long:
+            part = model._accumulate_in_memory(*_short(model, X, offsets, a, b), first=a)
+            total = part if total is None else total + part
+            continue
+        emission_stats = emission.empty_stats(n_classes) if folds else None
+        base = int(offsets[a])
+
+        def fold(start, stop, post, base=base, emission_stats=emission_stats):
+            if ties is not None:
+                post = _topology.pool_columns(post, ties, n_classes)
+            emission.accumulate(emission_stats, emission.check_X(X[base + start:base + stop]),
+                                post)
+
+        run = _run(model, X, offsets, a, block_size)
+        counts = run.posteriors(None, fold if folds else None)
+        if not np.isfinite(counts["loglik"]):
+            raise ValueError(f"sequence {a} has zero probability under the current parameters "
+                             "(check structural zeros and n_features); EM cannot proceed")
+        part = SufficientStatistics(
+            model.n_components, float(counts["loglik"]), 1, run.n_frames,
+            counts["start_counts"], counts["trans_counts"],
+            None if chain.endprob is None else counts["end_counts"], emission_stats)
+        total = part if total is None else total + part
+    return total

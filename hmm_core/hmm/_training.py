@@ -14,11 +14,13 @@ import warnings
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.hmm import _longseq
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
 from hmm_core.hmm.statistics import SufficientStatistics
+from hmm_core.kernels import backend
 from hmm_core.kernels.frames import dense
 from hmm_core.structure import topology as _topology
 
@@ -398,11 +400,17 @@ class Training(HMMCore, abstract=True):
         ValueError
             If a sequence has zero probability under the current parameters.
         """
+        if (getattr(self, "training", "baum-welch") != "viterbi"
+                and backend.uses_checkpoints(_longseq._n_samples(X), self.n_components)):
+            return _longseq.accumulate(self, X, lengths)  # long sequences block by block
+        return self._accumulate_in_memory(X, lengths)
+
+    def _accumulate_in_memory(self, X, lengths, first=0):
         chain = self._check()
         X, offsets = self._validate(X, lengths)
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))
-        return self._accumulate(chain, X, offsets)
+        return self._accumulate(chain, X, offsets, first=first)
 
     def m_step(self, stats):
         """Update the parameters named by ``params`` from statistics: one EM M-step.
