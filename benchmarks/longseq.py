@@ -15,7 +15,9 @@ path and interpreter included). ``posteriors`` writes a .npy file in ``--folder`
 (T x N x 8 bytes; removed afterwards). At T = 10^6 the one-call in-memory
 methods are timed too (``speed vs in-memory``: block-by-block seconds over
 one-call seconds). ``--filter`` adds the online filter's throughput in
-blocks of 1000 frames and its single-frame latency.
+blocks of 1000 frames and its single-frame latency. ``--compare`` times the
+one-call methods against block by block in one process at T = 10^6 (best of
+three, posteriors into an array, no file).
 """
 
 from __future__ import annotations
@@ -101,6 +103,42 @@ single = (time.perf_counter() - t0) / len(frames)
 print(json.dumps({"frames_per_second": block, "single_frame_us": single * 1e6}))
 """
 
+COMPARE = r"""
+import json, sys, time
+import numpy as np
+from hmm_core.models import CategoricalHMM
+from hmm_core.hmm import _longseq
+T, n = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+model = CategoricalHMM(n_components=n, n_features=4)
+model.startprob_ = rng.dirichlet(np.ones(n))
+model.transmat_ = rng.dirichlet(np.ones(n), size=n)
+model.emissionprob_ = rng.dirichlet(np.ones(4), size=n)
+X = rng.integers(0, 4, size=(T, 1), dtype=np.uint8)
+model.score(X[:10])
+def best(f, r=3):
+    out = []
+    for _ in range(r):
+        t0 = time.perf_counter(); f(); out.append(time.perf_counter() - t0)
+    return min(out)
+rows = {
+    "score": (lambda: model._score_in_memory(X, None),
+              lambda: _longseq.score_sequences(model, X)),
+    "posteriors": (lambda: model._posteriors_in_memory(X, None),
+                   lambda: _longseq.posteriors(model, X)),
+    "viterbi": (lambda: model._viterbi_in_memory(X, None),
+                lambda: _longseq.viterbi(model, X)),
+}
+print(json.dumps({k: [best(a), best(b)] for k, (a, b) in rows.items()}))
+"""
+
+
+def run_compare(T, n):
+    """One-call and block-by-block seconds (best of 3) in one process."""
+    done = subprocess.run([sys.executable, "-c", COMPARE, str(T), str(n)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 def run_cell(T, op, n, folder, in_memory=False):
     """One measurement in a fresh interpreter; returns its JSON dict."""
@@ -123,8 +161,17 @@ def main(argv=None):
     parser.add_argument("--ops", default="score,estep,viterbi,posteriors")
     parser.add_argument("--states", type=int, default=16)
     parser.add_argument("--filter", action="store_true")
+    parser.add_argument("--compare", action="store_true",
+                        help="only time one call against block by block at T = 10^6, in one "
+                             "process (no file written)")
     parser.add_argument("--folder", default=tempfile.gettempdir())
     args = parser.parse_args(argv)
+    if args.compare:
+        res = run_compare(10**6, args.states)
+        print(f"{'T = 10^6':>12} {'one call':>9} {'blocks':>9} {'ratio':>7}")
+        for op, (one, blocks) in res.items():
+            print(f"{op:>12} {one:>8.3f}s {blocks:>8.3f}s {blocks / one:>6.2f}x", flush=True)
+        return 0
     sizes = [int(float(v)) for v in args.sizes.split(",") if v]
     ops = [v for v in args.ops.split(",") if v]
     print(f"{'T':>11} {'op':>11} {'seconds':>9} {'frames/s':>11} {'MiB beyond':>11} "
