@@ -175,7 +175,12 @@ class OnlineFilter(_Saved):
     """Forward filtering and fixed-lag smoothing of frames that arrive over time.
 
     Made by ``model.filter(lag)``; the model's parameters are read when the
-    filter is made (later changes to the model are not seen).
+    filter is made (later changes to the model are not seen). Blocks of
+    frames run in one compiled call; a single symbol of a categorical model,
+    given as a (1, 1) or (1,) integer array with ``lag=0``, takes a compiled
+    step of a few microseconds. The filter runs in the scaled linear domain
+    (normalised forward vectors), exact for chains whose transitions are
+    all at least ``SCALED_MIN_TRANSITION`` or zero.
 
     Parameters
     ----------
