@@ -20,7 +20,8 @@ def bench(monkeypatch_module):
     """The benchmarks package, imported with the asv small mode on."""
     monkeypatch_module.setenv("HMM_CORE_BENCH_SMALL", "1")
     monkeypatch_module.syspath_prepend(str(ROOT))
-    names = ["compare", "compare_emissions", "memory", "bench_core", "bench_emissions"]
+    names = ["compare", "compare_emissions", "memory", "bench_core", "bench_emissions",
+             "bench_longseq"]
     mods = {}
     for name in names:
         full = f"benchmarks.{name}"
@@ -124,7 +125,7 @@ def _asv_methods(cls):
     return [m for m in dir(cls) if m.startswith(prefixes)]
 
 
-@pytest.mark.parametrize("module", ["bench_core", "bench_emissions"])
+@pytest.mark.parametrize("module", ["bench_core", "bench_emissions", "bench_longseq"])
 def test_asv_suite_small(bench, module):
     """Every asv benchmark, at every small-mode parameter combination, runs."""
     import itertools

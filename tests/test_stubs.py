@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("mypy.stubtest")
 
 MODULES = ["_forward", "_viterbi", "_baumwelch", "_emissions", "_openmp_helpers", "_yardstick",
-           "_semimarkov"]
+           "_semimarkov", "_blocks"]
 SOURCE_STUBS = Path(__file__).resolve().parents[1] / "src"
 
 

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
+from hmm_core.hmm import _longseq
 from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._streaming import _is_chunk, fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceWarning
 from hmm_core.hmm.statistics import SufficientStatistics
+from hmm_core.kernels import backend
 from hmm_core.kernels.frames import dense
 from hmm_core.kernels.validation import as_concatenated
 from hmm_core.structure import topology as _topology
@@ -417,11 +419,17 @@ class Training(HMMCore, abstract=True):
         ValueError
             If a sequence has zero probability under the current parameters.
         """
+        if (getattr(self, "training", "baum-welch") != "viterbi"
+                and backend.uses_checkpoints(_longseq._n_samples(X), self.n_components)):
+            return _longseq.accumulate(self, X, lengths)  # long sequences block by block
+        return self._accumulate_in_memory(X, lengths)
+
+    def _accumulate_in_memory(self, X, lengths, first=0):
         chain = self._check()
         X, offsets = self._validate(X, lengths)
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))
-        return self._accumulate(chain, X, offsets)
+        return self._accumulate(chain, X, offsets, first=first)
 
     def m_step(self, stats):
         """Update the parameters named by ``params`` from statistics: one EM M-step.
@@ -455,7 +463,7 @@ class Training(HMMCore, abstract=True):
         Runs the E-step on the chunk under the current parameters, mixes its
         statistics (normalised per frame) into running statistics with
         weight ``rho_t``, and runs the M-step on them (Cappé & Moulines 2009;
-        Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The ``t``-th
+        Liang & Klein 2009; see :mod:`hmm_core.hmm._online_em`). The ``t``-th
         update (``t >= 1``) has weight ``(t + 2) ** -online_decay``, or
         ``online_step`` when that is set; the first has weight 1. The first
         call on a model without parameters initialises them from its chunk,
@@ -474,6 +482,6 @@ class Training(HMMCore, abstract=True):
         -------
         self
         """
-        from hmm_core.hmm._online import partial_fit
+        from hmm_core.hmm._online_em import partial_fit
 
         return partial_fit(self, X, lengths)

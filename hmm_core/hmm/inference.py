@@ -12,10 +12,13 @@ import numpy as np
 
 from hmm_core.estimator.constraints import OneOf, RandomStateRule
 from hmm_core.functional.kbest import kbest_paths
+from hmm_core.hmm import _longseq
 from hmm_core.hmm._memory import check_sample, n_features_of
 from hmm_core.hmm._sampling import dead_ends, draw_path
 from hmm_core.hmm._settings import DECODERS
 from hmm_core.hmm.core import HMMCore
+from hmm_core.hmm.online import OnlineFilter, OnlineViterbi
+from hmm_core.kernels import backend
 from hmm_core.kernels.validation import as_concatenated
 from hmm_core.structure import topology as _topology
 
@@ -111,9 +114,114 @@ class Inference(Queries, HMMCore, abstract=True):
         -------
         ndarray of shape (n_sequences,)
             ``log P(x)`` per sequence; ``-inf`` for an impossible one.
+
+        Notes
+        -----
+        When the frame scores of ``X`` would take more than
+        ``hmm_core.kernels.backend.CHECKPOINT_MIN_BYTES``, sequences longer
+        than a block are scored block by block in bounded memory (the same
+        values to rounding).
         """
+        if self._long(X):
+            return _longseq.score_sequences(self, X, lengths)
+        return self._score_in_memory(X, lengths)
+
+    def _long(self, X):
+        return backend.uses_checkpoints(_longseq._n_samples(X), self.n_components)
+
+    def _score_in_memory(self, X, lengths):
         chain, X, offsets, frames = self._prepare(X, lengths)
         return chain.loglik(frames, offsets, self.n_threads)
+
+    def _posteriors_in_memory(self, X, lengths):
+        chain, X, offsets, frames = self._prepare(X, lengths, "posteriors")
+        return chain.posteriors(frames, offsets, self.n_threads)
+
+    def _viterbi_in_memory(self, X, lengths):
+        chain, X, offsets, frames = self._prepare(X, lengths, "viterbi")
+        return chain.viterbi(frames, offsets, self.n_threads)
+
+    def filter(self, lag=0):
+        """An online filter over frames that arrive over time.
+
+        Parameters
+        ----------
+        lag : int, default=0
+            Delay, in frames, of the fixed-lag smoothed posteriors.
+
+        Returns
+        -------
+        OnlineFilter
+            ``update(frames)`` returns the filtered state probabilities of
+            the new frames; ``smoothed()`` the posteriors ``lag`` frames back.
+
+        See Also
+        --------
+        hmm_core.hmm.online.OnlineFilter : Its methods and an example.
+        """
+        return OnlineFilter(self, lag)
+
+    def online_viterbi(self, lag=None):
+        """Viterbi decoding of frames that arrive over time.
+
+        Parameters
+        ----------
+        lag : int, optional
+            Decide every frame at most this many frames old; None decides a
+            frame once every surviving path agrees on it.
+
+        Returns
+        -------
+        OnlineViterbi
+            ``update(frames)`` returns the states decided so far.
+
+        See Also
+        --------
+        hmm_core.hmm.online.OnlineViterbi : Its methods and an example.
+        """
+        return OnlineViterbi(self, lag)
+
+    def posteriors_to_file(self, X, path, lengths=None, block_size=None):
+        """Write the state posteriors to a ``.npy`` file, block by block.
+
+        Memory stays bounded whatever the length of the sequences (their
+        forward vectors are kept every ``block_size`` frames and each block
+        is recomputed); the (n_samples, n_components) float64 posteriors go
+        to a file written under a temporary name in the same folder and
+        renamed to ``path`` once complete, so an interrupted run never leaves
+        a file that looks complete.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            May be a ``numpy.memmap``: it is read a block at a time.
+        path : str or path-like
+            The ``.npy`` file to write (replaced if it exists).
+        lengths : array-like of int, optional
+        block_size : int, optional
+            Frames per block; about ``sqrt(n_samples)``, at least 16384, by default.
+
+        Returns
+        -------
+        float
+            Total log-likelihood.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from hmm_core import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2, n_features=2)
+        >>> model.startprob_ = np.array([0.5, 0.5])
+        >>> model.transmat_ = np.array([[0.9, 0.1], [0.1, 0.9]])
+        >>> model.emissionprob_ = np.array([[0.8, 0.2], [0.3, 0.7]])
+        >>> X = np.array([[0], [1], [1], [0]], dtype=np.uint8)
+        >>> target = os.path.join(tempfile.mkdtemp(), "post.npy")
+        >>> logprob = model.posteriors_to_file(X, target)
+        >>> np.load(target).shape
+        (4, 2)
+        """
+        self._check()
+        return float(_longseq.posteriors_to_file(self, X, path, lengths, block_size).sum())
 
     def score_samples(self, X, lengths=None):
         """Total log-likelihood and state posteriors.
@@ -128,8 +236,10 @@ class Inference(Queries, HMMCore, abstract=True):
         log_prob : float
         posteriors : ndarray of shape (n_samples, n_components)
         """
-        chain, X, offsets, frames = self._prepare(X, lengths, "posteriors")
-        loglik, post = chain.posteriors(frames, offsets, self.n_threads)
+        if self._long(X):
+            loglik, post = _longseq.posteriors(self, X, lengths)
+        else:
+            loglik, post = self._posteriors_in_memory(X, lengths)
         return float(loglik.sum()), post
 
     def decode_sequences(self, X, lengths=None, algorithm=None):
@@ -152,10 +262,11 @@ class Inference(Queries, HMMCore, abstract=True):
         """
         algorithm = self.algorithm if algorithm is None else _ALGORITHM(algorithm, "algorithm",
                                                                         self)
-        chain, X, offsets, frames = self._prepare(
-            X, lengths, "viterbi" if algorithm == "viterbi" else "posteriors")
         if algorithm == "viterbi":
-            return chain.viterbi(frames, offsets, self.n_threads)
+            if self._long(X) and self.n_components <= 256:
+                return _longseq.viterbi(self, X, lengths)
+            return self._viterbi_in_memory(X, lengths)
+        chain, X, offsets, frames = self._prepare(X, lengths, "posteriors")
         loglik, post = chain.posteriors(frames, offsets, self.n_threads)
         path = np.argmax(post, axis=1)
         logprob = chain.path_logprob(frames, offsets, path)

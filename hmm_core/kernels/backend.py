@@ -27,10 +27,12 @@ __all__ = [
     "ScaledPlan",
     "blas_limit",
     "chain_domain",
+    "checkpoint_block",
     "lockstep_groups",
     "make_chunks",
     "scaled_plan",
     "threads",
+    "uses_checkpoints",
     "uses_lockstep",
     "uses_split",
 ]
@@ -331,3 +333,57 @@ def _blas_controller():
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         return None
     return ThreadpoolController()
+
+
+# ---- long sequences run block by block (hmm_core.functional.checkpointed)
+
+# A request whose (T, N) frame scores would take more than this many bytes
+# runs its long sequences block by block (forward vectors checkpointed at
+# block starts, each block recomputed) instead of holding whole lattices.
+CHECKPOINT_MIN_BYTES = 1 << 30
+# Blocks hold at least this many frames (fewer calls) and their (B, N)
+# arrays at most BLOCK_BUDGET bytes together.
+BLOCK_MIN_FRAMES = 1 << 14
+BLOCK_BUDGET = 32 * 2**20
+
+
+def checkpoint_block(n_frames: int, n_components: int) -> int:
+    """Frames per block of a sequence run block by block.
+
+    About ``sqrt(n_frames)`` (so checkpoints and a block take about the same
+    memory), at least ``BLOCK_MIN_FRAMES`` and within ``BLOCK_BUDGET`` for
+    the block's five (B, N) float arrays.
+
+    Parameters
+    ----------
+    n_frames : int
+        Length of the sequence.
+    n_components : int
+        Number of states.
+
+    Returns
+    -------
+    int
+    """
+    cap = max(1, BLOCK_BUDGET // (5 * 8 * max(1, n_components)))
+    size = max(int(np.ceil(np.sqrt(max(1, n_frames)))), BLOCK_MIN_FRAMES)
+    return int(max(1, min(size, cap, max(1, n_frames))))
+
+
+def uses_checkpoints(n_frames: int, n_components: int) -> bool:
+    """Whether a request over ``n_frames`` frames runs block by block.
+
+    Parameters
+    ----------
+    n_frames : int
+        Frames in the request.
+    n_components : int
+        Number of states.
+
+    Returns
+    -------
+    bool
+        True when its (T, N) float64 frame scores alone would exceed
+        ``CHECKPOINT_MIN_BYTES``.
+    """
+    return 8 * int(n_frames) * int(n_components) > CHECKPOINT_MIN_BYTES
