@@ -233,7 +233,10 @@ def test_supervised_fits_leave_sound_parameters(case, data):
 
 # --------------------------------------------------------- hostile observations
 def _hostile_X(kind, X, data, ragged=False, huge=True):
-    """A hostile observation array for a model of family ``kind`` (valid ``X`` given)."""
+    """A hostile observation array for a model of family ``kind`` (valid ``X`` given).
+
+    Ragged lists get numpy's message, without the name ``X``: only with ``ragged``.
+    """
     X = np.asarray(X)
     choices = [None, "x", {}, np.zeros(X.shape, dtype=object),
                np.zeros(X.shape, dtype=np.complex128), np.float64(1.0),
@@ -359,6 +362,8 @@ def test_hostile_sampling_arguments_are_refused_by_name(kind, data):
     kind, model, _, _ = data.draw(models_and_data(kinds=(kind,), max_seq=1, missing=False))
     n = model.n_components
     args = {"n_samples": 3, "random_state": 0, "currstate": None}
+    # (True, 10**30 samples, seeds outside 0..2**32-1 and non-integer states are refused
+    # without naming the argument today: a separate property.)
     hostile = {
         "n_samples": [0, -1, 2.5, "3", None, np.nan, [3], np.float64(3.0), -(2**63)],
         "random_state": ["x", 1.5, [1, 2, 3], object()],
