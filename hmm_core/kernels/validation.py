@@ -159,12 +159,19 @@ def log(arr: np.ndarray) -> np.ndarray:
         return np.log(arr)
 
 
+def check_seed(seed, name="random_state") -> int:
+    """Return the int ``seed`` after checking it lies in ``0..2**32 - 1`` (NumPy's seed range)."""
+    if isinstance(seed, (bool, np.bool_)) or not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an int in 0..2**32 - 1, got {seed!r}")
+    return int(seed)
+
+
 def check_random_state(seed) -> np.random.RandomState:
     """``None`` -> NumPy's global RandomState, int -> a new seeded one, instance -> itself."""
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
     if isinstance(seed, (int, np.integer)):
-        return np.random.RandomState(seed)
+        return np.random.RandomState(check_seed(seed))
     if isinstance(seed, np.random.RandomState):
         return seed
     raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")
