@@ -84,7 +84,7 @@ def check_observations(X, n_features: int | None = None, name: str = "X") -> np.
     ndarray of shape (n_samples, n_features)
         C-contiguous float64.
     """
-    arr = as_float_array(X, name, np.ndim(X))
+    arr = as_float_array(X, name, None)
     if arr.ndim != 2:
         hint = " (use X.reshape(-1, 1) for one feature)" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D, shape (n_samples, n_features), got shape "
@@ -166,7 +166,7 @@ def check_covars(value, covariance_type: str, shape: tuple, name: str = "covars_
     ndarray
         float64; matrices are symmetrised.
     """
-    arr = as_float_array(value, name, np.ndim(value))
+    arr = as_float_array(value, name, None)
     if arr.ndim != len(shape) or any(s is not None and s != a
                                      for s, a in zip(shape, arr.shape, strict=True)):
         expected = tuple("?" if s is None else s for s in shape)

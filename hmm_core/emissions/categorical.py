@@ -38,7 +38,10 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
     -------
     ndarray of int64, shape (n_samples,)
     """
-    arr = np.asarray(X)
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nesting
+        raise ValueError(f"{name} must be a column of symbols: {exc}") from None
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:

@@ -91,5 +91,5 @@ def check_sample(model, n_samples, n_columns):
     """
     # The states and observations returned, and a draw buffer per frame.
     need = n_samples * _FLOAT * (2 + n_columns)
-    check_memory(need, f"sample({n_samples:,}) of a model with {n_columns} feature(s)",
+    check_memory(need, f"sample(n_samples={n_samples:,}) of a model with {n_columns} feature(s)",
                  "draw fewer frames at once")

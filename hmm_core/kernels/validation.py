@@ -20,8 +20,8 @@ SUM_TOL = 1e-6
 MEMORY_LIMIT_ENV = "HMM_CORE_MEMORY_LIMIT"
 
 
-def as_float_array(value, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a C-contiguous float64 array of ``ndim`` dimensions."""
+def as_float_array(value, name: str, ndim: int | None) -> np.ndarray:
+    """Return ``value`` as a C-contiguous float64 array of ``ndim`` dimensions (any if None)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -32,7 +32,7 @@ def as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise ValueError(f"{name} must be real, got complex values")
-    if arr.ndim != ndim:
+    if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
