@@ -370,7 +370,8 @@ class GaussianComponents:
             with np.errstate(over="ignore", invalid="ignore"):
                 quad = (np.einsum("ij,ij->i", Y, Y)[:, None] - 2.0 * (Y @ Z.T)
                         + np.einsum("ij,ij->i", Z, Z))
-            quad = np.nan_to_num(np.maximum(quad, 0.0), nan=np.inf)
+            # NaN (inf - inf) and overflow are both a distance beyond doubles: +inf.
+            quad = np.nan_to_num(np.maximum(quad, 0.0), nan=np.inf, posinf=np.inf)
             out[:, ks] = -0.5 * (d * _LOG_2PI + logdet[g] + quad)
         return out
 

@@ -67,9 +67,15 @@ def check_lengths(lengths, n_samples: int) -> np.ndarray:
     if np.all(arr <= n_samples):
         np.cumsum(arr.astype(np.int64), out=offsets[1:])
     if offsets[-1] != n_samples or offsets.max() > n_samples:
-        total = sum(int(v) for v in arr.tolist())
+        # Integral floats are summed as given (1e+300, not its binary expansion).
+        total = (sum(int(v) for v in arr.tolist()) if integral
+                 else f"{sum(arr.tolist()):g}")
+        too_long = np.flatnonzero(arr > n_samples)
+        reason = "" if not too_long.size else (
+            f"; lengths[{too_long[0]}] = {arr[too_long[0]]} alone is more than the "
+            f"{n_samples} frame(s) of X")
         raise ValueError(
-            f"lengths must sum to the number of frames in X ({n_samples}), got {total}"
+            f"lengths must sum to the number of frames in X ({n_samples}), got {total}{reason}"
         )
     return offsets
 
