@@ -69,16 +69,23 @@ class Integer(Constraint):
         Whether ``True`` and ``False`` pass as 1 and 0.
     allow_none : bool
         Whether None passes.
+    maximum : int, optional
+        Largest value allowed.
     """
 
-    def __init__(self, minimum, allow_bool=True, allow_none=False):
+    def __init__(self, minimum, allow_bool=True, allow_none=False, maximum=None):
         self.minimum = minimum
         self.allow_bool = allow_bool
         self.allow_none = allow_none
+        self.maximum = maximum
 
     def __call__(self, value, name, owner):
         if value is None and self.allow_none:
             return value
+        if (self.maximum is not None and isinstance(value, (int, np.integer))
+                and value > self.maximum):
+            raise InvalidParameterError(f"{name} must be at most {self.maximum:,}, got "
+                                        f"{value!r}")
         if (isinstance(value, (int, np.integer)) and value >= self.minimum
                 and (self.allow_bool or not isinstance(value, (bool, np.bool_)))):
             return value
