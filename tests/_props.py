@@ -109,10 +109,17 @@ def memory_limit(extra=None):
         if limit != resource.RLIM_INFINITY:
             cap = min(cap, limit)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    # The library's memory budget follows the cap, so that requests between the cap
+    # and the machine's memory are refused by its estimate rather than MemoryError.
+    budget = os.environ.get("HMM_CORE_MEMORY_LIMIT")
+    if budget is None:
+        os.environ["HMM_CORE_MEMORY_LIMIT"] = str(cap - current)
     try:
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if budget is None:
+            os.environ.pop("HMM_CORE_MEMORY_LIMIT", None)
 
 
 def check_error(exc, names):

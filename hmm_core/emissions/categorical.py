@@ -126,7 +126,8 @@ class CategoricalEmission(EmissionModel):
             self.n_features = probs.shape[1]
         if probs.shape != (n_components, self.n_features):
             raise ValueError(f"emissionprob_ must have shape ({n_components}, "
-                             f"{self.n_features}), got {probs.shape}")
+                             f"{self.n_features}), got {probs.shape} (n_components, "
+                             "n_features)")
         if not np.all(np.isfinite(probs)) or np.any(probs < 0):
             raise ValueError("emissionprob_ must be finite and non-negative")
         sums = probs.sum(axis=1)
