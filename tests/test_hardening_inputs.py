@@ -240,3 +240,25 @@ def test_gaussian_densities_beyond_the_double_range_are_minus_inf(covariance_typ
     ll = model.score_sequences(X, [1, 2])
     assert ll[0] == -np.inf
     np.testing.assert_allclose(ll[1], 2 * -0.5 * np.log(2 * np.pi) - 0.5)
+
+
+# ------------------------------------------------------------------ Poisson rates
+@pytest.mark.parametrize("lambdas", ["x", 5, [[1], [2, 3]], np.array([1.0, 2.0]),
+                                     np.zeros((2, 1, 1))])
+@pytest.mark.parametrize("method", ["score", "predict_proba", "sample", "fit"])
+def test_malformed_poisson_rates_are_named(lambdas, method):
+    """A scalar, a string or a ragged lambdas_ was an IndexError inside check_X."""
+    X = np.random.RandomState(0).poisson(3, (8, 1))
+    model = PoissonHMM(2, random_state=0, init_params="").fit(X, [3, 5])
+    model.lambdas_ = lambdas
+    with pytest.raises(ValueError, match="lambdas_"):
+        getattr(model, method)(*((X,) if method != "sample" else (3,)))
+
+
+def test_poisson_rates_beyond_int64_counts_are_not_sampled():
+    X = np.random.RandomState(0).poisson(3, (8, 1))
+    model = PoissonHMM(2, random_state=0).fit(X, [3, 5])
+    model.lambdas_ = np.array([[1e308], [1.0]])
+    assert np.isfinite(model.score(X))
+    with pytest.raises(ValueError, match="lambdas_ holds a rate of 1e\\+308"):
+        model.sample(3)
