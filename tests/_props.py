@@ -109,10 +109,17 @@ def memory_limit(extra=None):
         if limit != resource.RLIM_INFINITY:
             cap = min(cap, limit)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    # The library's memory budget follows the cap, so that requests between the cap
+    # and the machine's memory are refused by its estimate rather than MemoryError.
+    budget = os.environ.get("HMM_CORE_MEMORY_LIMIT")
+    if budget is None:
+        os.environ["HMM_CORE_MEMORY_LIMIT"] = str(cap - current)
     try:
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if budget is None:
+            os.environ.pop("HMM_CORE_MEMORY_LIMIT", None)
 
 
 def check_error(exc, names):
@@ -220,7 +227,9 @@ def check_paths(logprob, path, offsets, n_components, loglik=None, magnitude=0.0
         loglik = np.asarray(loglik)
         finite = np.isfinite(loglik) & np.isfinite(logprob)
         slack = 1e-9 * np.abs(loglik) + 1e-9 + 1e-14 * np.broadcast_to(magnitude, loglik.shape)
-        assert np.all(logprob[finite] <= loglik[finite] + slack[finite]), (logprob, loglik)
+        with np.errstate(over="ignore"):  # near finfo.max the bound is +inf: it still holds
+            bound = loglik[finite] + slack[finite]
+        assert np.all(logprob[finite] <= bound), (logprob, loglik)
         assert np.all(logprob[loglik == -np.inf] == -np.inf)
 
 
@@ -316,7 +325,8 @@ HOSTILE_LENGTHS = [
     [True, True], np.array([1, 1], dtype=np.bool_), [1 + 0j], ["1", "2"], [10**30],
     [2**63 - 1], np.array([2**64 - 1], dtype=np.uint64),
 ]
-#: lengths whose int64 sum wraps around (to 2 or 3, say, or to a negative number).
+#: lengths whose int64 sum wraps around (to 2 or 3, say, or to a negative number): the
+#: subject of a property kept apart until the library refuses them by name.
 OVERFLOW_LENGTHS = [
     [2**62, 2**62, 2**62, 2**62 + 3], [2**63 - 1, 2**63 - 1, 5], [2**62, 2**62, 2**62, 2**62 + 2],
     np.array([2**64 - 1, 4], dtype=np.uint64), np.array([2**63, 2**63 + 3], dtype=np.uint64),

@@ -182,6 +182,10 @@ def _check_analysis(chain):
 @props(360)
 @given(transition_matrices())
 def test_structural_analysis_is_consistent(T):
+    """Classes, stationary distributions and absorption agree with each other and with T.
+
+    Nearly reducible chains (leaks of 1e-9 .. 5e-324) are a separate property.
+    """
     chain = MarkovChain.from_params(None, T)
     _check_analysis(chain)
     check_stochastic(chain.n_step_transmat(10**9), "n_step_transmat")
@@ -234,6 +238,8 @@ def test_hostile_chain_data_and_arguments_are_refused_by_name(data, draw):
     must_succeed(lambda: chain.fit(x, lengths))
     which = draw.draw(st.sampled_from(["X", "lengths", "n_samples", "start", "random_state",
                                        "n_steps", "m"]))
+    # (Ragged lists, 10**30 samples, negative seeds and 10**12 prediction steps of a
+    # higher-order chain: a separate property.)
     hostile_X = [None, "x", [], np.zeros((2, 2)), [-1], [n], [0.5], [np.nan], [2**63], [1e20],
                  [np.inf], np.array([2**64 - 1], dtype=np.uint64), [1e300], [object()],
                  np.zeros((3, 1, 1)), [True, False], ["s0"], 3]

@@ -20,7 +20,7 @@ from hmm_core.chains._validation import (
     check_state_names,
 )
 from hmm_core.estimator import Estimator
-from hmm_core.estimator.constraints import Check
+from hmm_core.estimator.constraints import Check, RandomStateRule
 from hmm_core.estimator.docs import document_parameters
 from hmm_core.kernels.validation import as_concatenated
 
@@ -94,6 +94,7 @@ class ChainBase(Estimator, abstract=True):
         "n_states": Check(_n_states),
         "state_names": Check(_state_names),
         "pseudocount": Check(_pseudocount),
+        "random_state": RandomStateRule(generators=True),
     }
     _repr_always: tuple = ("n_states",)
     _input_tags = {"one_d_array": True, "string": True}
@@ -122,6 +123,8 @@ class ChainBase(Estimator, abstract=True):
     def _convert(self, X, lengths, n_states=None, name="X"):
         names = getattr(self, "state_names_", None) or self.state_names
         X, lengths = as_concatenated(X, lengths)  # a list of per-sequence arrays
+        if n_states is None and names is not None:
+            n_states = len(names)  # named states: the names fix the number
         x = as_state_sequence(X, n_states, names, name=name)
         return x, check_lengths(lengths, x.size)
 

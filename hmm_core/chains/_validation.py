@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from hmm_core.kernels.validation import SUM_TOL
+from hmm_core.kernels.validation import SUM_TOL, check_memory
 
 #: Largest estimated memory, in bytes, that fitting a chain may use for its
 #: count and probability tables; larger fits are refused before allocating.
@@ -27,7 +27,8 @@ def check_table_bytes(estimate, what):
     if estimate > MAX_TABLE_BYTES:
         raise ValueError(
             f"{what} needs an estimated {int(estimate):,} bytes for its tables, more than "
-            f"the {MAX_TABLE_BYTES:,} bytes allowed; use fewer states or a lower order"
+            f"the {MAX_TABLE_BYTES:,} bytes allowed; use fewer states or a lower order "
+            "(n_states, order)"
         )
 
 
@@ -51,13 +52,29 @@ def check_nonneg_int(value, name, minimum=0):
     return int(value)
 
 
+#: Bytes a chain's sample holds per drawn state: the uniform, its Python float
+#: and list slot, the state's list slot and the returned index.
+SAMPLE_BYTES_PER_STATE = 64
+
+
+def check_n_samples(n_samples):
+    """Return ``n_samples`` as an int >= 1 whose draws fit in the memory budget."""
+    n_samples = check_nonneg_int(n_samples, "n_samples", minimum=1)
+    check_memory(n_samples * SAMPLE_BYTES_PER_STATE, f"sample(n_samples={n_samples:,})",
+                 "draw fewer states at once")
+    return n_samples
+
+
 def check_state_names(state_names, n_states=None):
     """Validate ``state_names`` (distinct strings) and return them as a list."""
     if state_names is None:
         return None
     if isinstance(state_names, str):
         raise ValueError("state_names must be a sequence of names, not a single string")
-    names = [str(s) for s in state_names]
+    try:
+        names = [str(s) for s in state_names]
+    except TypeError:
+        raise ValueError(f"state_names must be a sequence of names, got {state_names!r}") from None
     if isinstance(state_names, list) and all(type(s) is str for s in state_names):
         names = state_names  # unchanged, so scikit-learn's clone sees the same object
     if len(names) == 0:
@@ -76,7 +93,11 @@ def as_state_sequence(X, n_states=None, state_names=None, name="X"):
     ``name`` for empty input, bad shapes, NaN/inf, non-integer values,
     unknown names and states outside ``0..n_states-1``.
     """
-    arr = np.asarray(X)
+    try:
+        arr = np.asarray(X)
+    except ValueError:  # ragged nesting
+        raise ValueError(f"{name} must be 1-D or have shape (n_samples, 1); got a ragged "
+                         "nested sequence") from None
     if arr.ndim == 2:
         if arr.shape[1] != 1:
             raise ValueError(

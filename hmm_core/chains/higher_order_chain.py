@@ -11,15 +11,24 @@ from hmm_core.chains._base import (
     normalize_counts,
     sequence_starts,
 )
+from hmm_core.chains._stationary import stochastic_power
 from hmm_core.chains._validation import (
     as_state_sequence,
+    check_n_samples,
     check_nonneg_int,
     check_probability_vector,
     check_table_bytes,
 )
 from hmm_core.estimator.constraints import Check
+from hmm_core.kernels.validation import check_memory
 
 __all__ = ["HigherOrderMarkovChain"]
+
+
+#: Steps of predict_distribution taken one at a time before the matrix power.
+_STEPWISE = 64
+#: Most contexts the matrix power of predict_distribution may span.
+_MAX_CONTEXTS = 20_000
 
 
 def _order(value, name, owner):
@@ -279,8 +288,10 @@ class HigherOrderMarkovChain(ChainBase):
             beginning of a sequence (start distributions are used); an empty
             history gives the distribution of the first state.
         n_steps : int, default 1
-            Steps ahead (>= 0).  ``n_steps > 1`` propagates a distribution over
-            the seen contexts exactly, at cost ``O(n_steps * contexts * N)``.
+            Steps ahead (>= 0).  The first 64 steps (or ``order``, if more)
+            propagate a distribution over the contexts one step at a time; further
+            steps take a power of the chain over the reachable contexts by
+            repeated squaring, so the cost grows with ``log(n_steps)``.
 
         Returns
         -------
@@ -296,16 +307,57 @@ class HigherOrderMarkovChain(ChainBase):
             out[ctx[-1]] = 1.0
             return out
         dist = {ctx: 1.0}
-        for _ in range(n_steps):
-            marginal, new = np.zeros(self.n_states_), {}
-            for c, w in dist.items():
-                q = w * self._next_probs(c)
-                marginal += q
-                for s in np.flatnonzero(q).tolist():
-                    key = (c + (s,))[-self.order :]
-                    new[key] = new.get(key, 0.0) + q[s]
-            dist = new
+        # Step by step while cheap; every context is then ``order`` long, and the
+        # rest is a power of the chain over contexts (cost in log(n_steps)).
+        for _ in range(min(n_steps, max(self.order, _STEPWISE))):
+            marginal, dist = self._step(dist)
+        remaining = n_steps - max(self.order, _STEPWISE)
+        if remaining <= 0:
+            return marginal
+        contexts = self._reachable(dist)
+        index = {c: i for i, c in enumerate(contexts)}
+        check_memory(3 * 8 * len(contexts) ** 2,
+                     f"predict_distribution(n_steps={n_steps:,}) over {len(contexts):,} contexts",
+                     f"use n_steps <= {max(self.order, _STEPWISE)}")
+        P = np.zeros((len(contexts), len(contexts)))
+        for c in contexts:
+            q = self._next_probs(c)
+            for s in np.flatnonzero(q).tolist():
+                P[index[c], index[(c + (s,))[-self.order :]]] += q[s]
+        p = np.zeros(len(contexts))
+        for c, w in dist.items():
+            p[index[c]] += w
+        p = stochastic_power(P, remaining, start=p)
+        marginal = np.zeros(self.n_states_)
+        np.add.at(marginal, [c[-1] for c in contexts], p)
         return marginal
+
+    def _step(self, dist):
+        """One step of a distribution over contexts: (marginal of the new state, new dist)."""
+        marginal, new = np.zeros(self.n_states_), {}
+        for c, w in dist.items():
+            q = w * self._next_probs(c)
+            marginal += q
+            for s in np.flatnonzero(q).tolist():
+                key = (c + (s,))[-self.order :]
+                new[key] = new.get(key, 0.0) + q[s]
+        return marginal, new
+
+    def _reachable(self, dist):
+        """Contexts reachable from those of ``dist``, in a fixed order."""
+        seen, todo = set(dist), list(dist)
+        while todo:
+            c = todo.pop()
+            for s in np.flatnonzero(self._next_probs(c)).tolist():
+                key = (c + (s,))[-self.order :]
+                if key not in seen:
+                    seen.add(key)
+                    todo.append(key)
+                    if len(seen) > _MAX_CONTEXTS:
+                        raise ValueError(
+                            f"n_steps reaches more than {_MAX_CONTEXTS:,} contexts of order "
+                            f"{self.order}; use n_steps <= {max(self.order, _STEPWISE)}")
+        return sorted(seen)
 
     def sample(self, n_samples, random_state=None, start=None):
         """Sample one state sequence.
@@ -326,7 +378,7 @@ class HigherOrderMarkovChain(ChainBase):
             Integer state indices.
         """
         self._check_fitted()
-        n_samples = check_nonneg_int(n_samples, "n_samples", minimum=1)
+        n_samples = check_n_samples(n_samples)
         out = list(self._history(start, "start"))
         if len(out) > n_samples:
             raise ValueError(f"start has {len(out)} states but n_samples is {n_samples}")

@@ -28,6 +28,7 @@ from hmm_core.chains._base import (
 from hmm_core.chains._stationary import StationaryMixin, stochastic_power
 from hmm_core.chains._structure import StructureMixin
 from hmm_core.chains._validation import (
+    check_n_samples,
     check_nonneg_int,
     check_probability_vector,
     check_table_bytes,
@@ -288,7 +289,7 @@ class MarkovChain(StructureMixin, StationaryMixin, AbsorptionMixin, ChainBase):
             Integer state indices.
         """
         self._check_fitted()
-        n_samples = check_nonneg_int(n_samples, "n_samples", minimum=1)
+        n_samples = check_n_samples(n_samples)
         u = self._random_source(random_state).random(n_samples).tolist()
         cum, tot, last = cumulative_rows(self.transmat_)
         if start is None:

@@ -17,6 +17,7 @@ from hmm_core.cli._common import (
 )
 from hmm_core.cli._outputs import Outputs, output_format
 from hmm_core.cli._parser import UsageError
+from hmm_core.kernels.validation import check_memory
 
 
 def _draw(model, args, ids):
@@ -37,6 +38,11 @@ def _draw(model, args, ids):
     return xs, states
 
 
+#: Bytes ``sample`` holds per sequence id (the str and its list slots) and, at
+#: least, per drawn frame (state, observation and the drawn path).
+_ID_BYTES, _FRAME_BYTES = 100, 24
+
+
 def cmd_sample(args):
     """Run ``hmm-core sample``; returns the exit status."""
     from hmm_core.io.formats import write_fasta
@@ -52,6 +58,11 @@ def cmd_sample(args):
         if args.length < 1 or args.sequences < 1:
             raise UsageError("--length and --sequences must be at least 1")
         alphabet = get_alphabet(args, meta, model)
+        # The ids, paths and draws are all held before writing: refuse a request
+        # that cannot fit before building any of them.
+        check_memory(args.sequences * (_ID_BYTES + args.length * _FRAME_BYTES),
+                     f"--sequences {args.sequences:,} of --length {args.length:,}",
+                     "lower --length or --sequences")
         ids = [f"sample{i + 1}" for i in range(args.sequences)]
         with memory_hint("while sampling: lower --length or --sequences"):
             xs, states = _draw(model, args, ids)

@@ -84,7 +84,7 @@ def check_observations(X, n_features: int | None = None, name: str = "X") -> np.
     ndarray of shape (n_samples, n_features)
         C-contiguous float64.
     """
-    arr = as_float_array(X, name, np.ndim(X))
+    arr = as_float_array(X, name, None)
     if arr.ndim != 2:
         hint = " (use X.reshape(-1, 1) for one feature)" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D, shape (n_samples, n_features), got shape "
@@ -166,7 +166,7 @@ def check_covars(value, covariance_type: str, shape: tuple, name: str = "covars_
     ndarray
         float64; matrices are symmetrised.
     """
-    arr = as_float_array(value, name, np.ndim(value))
+    arr = as_float_array(value, name, None)
     if (covariance_type == "spherical" and arr.ndim > len(shape)
             and all(extra == 1 for extra in arr.shape[len(shape):])):
         arr = arr.reshape(arr.shape[:len(shape)])  # (n, 1) and the like, as hmmlearn accepts
@@ -373,7 +373,8 @@ class GaussianComponents:
             with np.errstate(over="ignore", invalid="ignore"):
                 quad = (np.einsum("ij,ij->i", Y, Y)[:, None] - 2.0 * (Y @ Z.T)
                         + np.einsum("ij,ij->i", Z, Z))
-            quad = np.nan_to_num(np.maximum(quad, 0.0), nan=np.inf)
+            # NaN (inf - inf) and overflow are both a distance beyond doubles: +inf.
+            quad = np.nan_to_num(np.maximum(quad, 0.0), nan=np.inf, posinf=np.inf)
             out[:, ks] = -0.5 * (d * _LOG_2PI + logdet[g] + quad)
         return out
 

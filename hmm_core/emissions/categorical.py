@@ -38,7 +38,10 @@ def check_symbols(X, n_features: int | None = None, name: str = "X") -> np.ndarr
     -------
     ndarray of int64, shape (n_samples,)
     """
-    arr = np.asarray(X)
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nesting
+        raise ValueError(f"{name} must be a column of symbols: {exc}") from None
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
@@ -123,7 +126,8 @@ class CategoricalEmission(EmissionModel):
             self.n_features = probs.shape[1]
         if probs.shape != (n_components, self.n_features):
             raise ValueError(f"emissionprob_ must have shape ({n_components}, "
-                             f"{self.n_features}), got {probs.shape}")
+                             f"{self.n_features}), got {probs.shape} (n_components, "
+                             "n_features)")
         if not np.all(np.isfinite(probs)) or np.any(probs < 0):
             raise ValueError("emissionprob_ must be finite and non-negative")
         sums = probs.sum(axis=1)

@@ -8,9 +8,12 @@ import numpy as np
 
 from hmm_core.emissions.base import EmissionModel
 from hmm_core.emissions.categorical import CategoricalEmission
-from hmm_core.kernels.validation import as_float_array
+from hmm_core.kernels.validation import as_float_array, check_memory
 
 __all__ = ["BlockData", "IndependentEmission", "check_blocks"]
+
+#: Bytes a block holds per column (its index and the per-column settings).
+_BYTES_PER_COLUMN = 64
 
 
 def _columns(spec, k):
@@ -20,7 +23,13 @@ def _columns(spec, k):
     elif isinstance(spec, slice):
         if spec.stop is None or spec.stop < 0:
             raise ValueError(f"block {k}: a slice of columns needs a non-negative stop")
-        cols = list(range(spec.stop))[spec]
+        try:
+            cols = range(spec.stop)[spec]  # a range: no list before the size check
+        except (TypeError, ValueError) as exc:  # step 0, non-integer bounds
+            raise ValueError(f"block {k}: invalid slice of columns {spec!r}: {exc}") from None
+        check_memory(len(cols) * _BYTES_PER_COLUMN, f"block {k} with {len(cols):,} columns",
+                     "give the blocks the columns of X")
+        cols = list(cols)
     else:
         arr = np.asarray(spec)
         if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
@@ -32,6 +41,17 @@ def _columns(spec, k):
     if min(cols) < 0:
         raise ValueError(f"block {k}: column indices must be non-negative, got {cols}")
     return tuple(cols)
+
+
+def _first_missing(flat, most=10):
+    """The first ``most`` column indices below ``max(flat)`` not in ``flat`` (no full range)."""
+    missing, expected = [], 0
+    for c in sorted(flat):
+        while expected < c and len(missing) < most:
+            missing.append(expected)
+            expected += 1
+        expected = c + 1
+    return missing if len(missing) < most else missing + ["..."]
 
 
 def check_blocks(blocks):
@@ -67,9 +87,8 @@ def check_blocks(blocks):
     if len(set(flat)) != len(flat):
         raise ValueError("blocks must not share columns")
     if sorted(flat) != list(range(len(flat))):
-        missing = sorted(set(range(max(flat) + 1)) - set(flat))
         raise ValueError(f"the blocks' columns must cover 0..{max(flat)} exactly; "
-                         f"missing {missing}")
+                         f"missing {_first_missing(flat)}")
     return columns, emissions
 
 

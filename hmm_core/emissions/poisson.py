@@ -94,6 +94,9 @@ def apply_zero_rates(loglik: np.ndarray, X: np.ndarray, zero: np.ndarray) -> np.
     return loglik
 
 
+#: Largest rate sampled: NumPy's Poisson draws stop near the int64 limit (~9.2e18).
+_MAX_SAMPLED_RATE = 1e18
+
 class DataCache:
     """Parameter-free terms of one validated array, reused across EM iterations.
 
@@ -155,7 +158,12 @@ class PoissonEmission(EmissionModel):
 
     def _known_n_features(self):
         lambdas = getattr(self, "lambdas_", None)
-        return np.shape(lambdas)[-1] if lambdas is not None else self.n_features
+        try:
+            shape = np.shape(lambdas)
+        except ValueError:  # ragged: check_params names lambdas_
+            shape = ()
+        # A malformed lambdas_ (a scalar, a string) is reported by check_params.
+        return shape[-1] if len(shape) == 2 else self.n_features
 
     def check_X(self, X):
         """Non-negative integer counts, NaN allowed (missing); float64 (T, D)."""
@@ -260,6 +268,10 @@ class PoissonEmission(EmissionModel):
 
     def sample(self, states, random_state):
         """One Poisson draw per feature, as int64 counts."""
+        top = float(self.lambdas_.max()) if self.lambdas_.size else 0.0
+        if top > _MAX_SAMPLED_RATE:
+            raise ValueError(f"lambdas_ holds a rate of {top:g}: counts drawn from rates above "
+                             f"{_MAX_SAMPLED_RATE:g} do not fit in int64")
         return random_state.poisson(self.lambdas_[states]).astype(np.int64)
 
     def n_free_parameters(self, params):

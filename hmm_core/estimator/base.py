@@ -32,7 +32,7 @@ import numpy as np
 from hmm_core.estimator.constraints import InvalidParameterError
 from hmm_core.io.codec import Stored
 from hmm_core.io.modelfile import save_model
-from hmm_core.kernels.validation import check_random_state
+from hmm_core.kernels.validation import check_random_state, check_seed
 
 __all__ = ["Estimator", "format_array", "random_source"]
 
@@ -57,7 +57,7 @@ def random_source(seed, generators=False):
         if isinstance(seed, np.random.Generator):
             return seed
         if isinstance(seed, (int, np.integer)):
-            return np.random.default_rng(seed)
+            return np.random.default_rng(check_seed(seed))
         if seed is not None and seed is not np.random and not isinstance(
                 seed, np.random.RandomState):
             raise ValueError("random_state must be None, an int, a numpy RandomState or a "

@@ -69,16 +69,23 @@ class Integer(Constraint):
         Whether ``True`` and ``False`` pass as 1 and 0.
     allow_none : bool
         Whether None passes.
+    maximum : int, optional
+        Largest value allowed.
     """
 
-    def __init__(self, minimum, allow_bool=True, allow_none=False):
+    def __init__(self, minimum, allow_bool=True, allow_none=False, maximum=None):
         self.minimum = minimum
         self.allow_bool = allow_bool
         self.allow_none = allow_none
+        self.maximum = maximum
 
     def __call__(self, value, name, owner):
         if value is None and self.allow_none:
             return value
+        if (self.maximum is not None and isinstance(value, (int, np.integer))
+                and value > self.maximum):
+            raise InvalidParameterError(f"{name} must be at most {self.maximum:,}, got "
+                                        f"{value!r}")
         if (isinstance(value, (int, np.integer)) and value >= self.minimum
                 and (self.allow_bool or not isinstance(value, (bool, np.bool_)))):
             return value
@@ -98,12 +105,15 @@ class Real(Constraint):
         The bound itself is excluded (a positive number for ``minimum=0``).
     finite : bool
         Reject infinities.
+    maximum : float, optional
+        Upper bound (included).
     """
 
-    def __init__(self, minimum=None, strict=False, finite=False):
+    def __init__(self, minimum=None, strict=False, finite=False, maximum=None):
         self.minimum = minimum
         self.strict = strict
         self.finite = finite
+        self.maximum = maximum
 
     def _what(self):
         if self.minimum == 0 and self.strict:
@@ -115,13 +125,19 @@ class Real(Constraint):
         return "a real number" + (" (finite)" if self.finite else " (not NaN)")
 
     def __call__(self, value, name, owner):
-        ok = _is_real(value) and not np.isnan(value)
-        if ok and self.finite:
-            ok = bool(np.isfinite(value))
+        ok = _is_real(value)
+        if ok:
+            try:  # Python ints of any size: NumPy's isnan cannot take them
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            ok = not math.isnan(number) and (not self.finite or math.isfinite(number))
         if ok and self.minimum is not None:
             ok = value > self.minimum if self.strict else value >= self.minimum
         if not ok:
             raise InvalidParameterError(f"{name} must be {self._what()}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidParameterError(f"{name} must be at most {self.maximum:g}, got {value!r}")
         return value
 
 
@@ -228,6 +244,11 @@ class Threads(Constraint):
         return value
 
 
+#: Largest magnitude of a prior hyper-parameter: the M-step adds it to counts and
+#: sums it over states and features, which must stay finite.
+MAX_PRIOR = 1e300
+
+
 class Prior(Constraint):
     """A prior hyper-parameter: a real scalar or array, finite, broadcast to a shape.
 
@@ -255,7 +276,7 @@ class Prior(Constraint):
     def __call__(self, value, name, owner):
         if value is None and self.allow_none:
             return value
-        if type(value) in (int, float) and math.isfinite(value) and (
+        if type(value) in (int, float) and abs(value) <= MAX_PRIOR and (
                 self.minimum is None or value >= self.minimum):
             return value  # the common case, without NumPy's overhead
         arr = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(None)
@@ -269,6 +290,9 @@ class Prior(Constraint):
         if not np.all(np.isfinite(arr)) or (self.minimum is not None
                                             and np.any(arr < self.minimum)):
             raise InvalidParameterError(f"{name} must be finite{sign}, got {value!r}")
+        if np.any(np.abs(arr) > MAX_PRIOR):
+            raise InvalidParameterError(f"{name} must be at most {MAX_PRIOR:g} in size (the "
+                                        f"M-step sums it over states), got {value!r}")
         shape = None if self.shape is None else self.shape(owner)
         if shape is not None and arr.ndim and not self._fits(arr.shape, shape):
             full = tuple("n_features" if s is None else s for s in shape)

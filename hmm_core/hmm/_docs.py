@@ -42,7 +42,7 @@ SHARED_PARAMETERS = {
     "n_init": """n_init : int
         Number of EM runs from different random initialisations (drawn in
         turn from ``random_state``); ``fit`` keeps the one with the highest
-        final log-likelihood.""",
+        final log-likelihood. At most 10,000 (each run is a whole fit).""",
     "n_threads": """n_threads : int or None
         Threads of the kernels; default from ``omp_get_max_threads()``.""",
     "training": """training : {"baum-welch", "viterbi"}

@@ -73,7 +73,8 @@ def check_request(model, job, X=None, n_frames=0, uses_table=False):
                  "probabilities)",
         "frames": f"pass fewer frames at once ({n_frames:,} frames x {n} states; split the "
                   "sequences into batches) or use fewer states",
-        "emission": f"use fewer features or symbols ({d:,} per state)",
+        "emission": f"use fewer features or symbols (n_features={d:,}"
+                    + (f", n_mix={model.n_mix:,}" if hasattr(model, "n_mix") else "") + ")",
     }[largest]
     check_memory(sum(parts.values()), f"{job} with n_components={n} on {n_frames:,} frames",
                  advice)
@@ -92,4 +93,4 @@ def check_sample(model, n_samples, n_columns):
     # The states and observations returned, and a draw buffer per frame.
     need = n_samples * _FLOAT * (2 + n_columns)
     check_memory(need, f"sample({n_samples:,}) of a model with {n_columns} feature(s)",
-                 "draw fewer frames at once")
+                 "draw fewer frames at once (n_samples)")

@@ -59,6 +59,9 @@ def _pairs(owner):
     return (owner.n_components, owner.n_components)
 
 
+#: Most EM restarts ``n_init`` may ask for.
+MAX_N_INIT = 10_000
+
 #: Chain and training settings; the priors last, as their shapes need n_components.
 CHAIN_RULES = {
     "n_components": Integer(1, allow_bool=False),
@@ -70,7 +73,8 @@ CHAIN_RULES = {
     "params": Letters(),
     "init_params": Letters(),
     "end_state": Boolean(),
-    "n_init": Integer(1, allow_bool=False),
+    # Each restart is a whole EM run: beyond this a request is a hang, not a search.
+    "n_init": Integer(1, allow_bool=False, maximum=MAX_N_INIT),
     "n_threads": Threads(),
     "training": OneOf(*TRAININGS),
     "emission_ties": _ties_rule(_topology.check_emission_ties),

@@ -402,6 +402,12 @@ class HMMCore(Estimator, abstract=True):
             if getattr(self, name, None) is None:
                 raise NotFittedError(f"{name} is not set: fit the model or assign it")
         endprob = getattr(self, "endprob_", None)
+        held = np.shape(self.startprob_) if isinstance(self.startprob_, np.ndarray) else None
+        if held and len(held) == 1 and held[0] != self.n_components:
+            # n_components changed after fitting: name the setting, not only the parameter.
+            raise ValueError(f"startprob_ must have length {self.n_components}, got {held[0]} "
+                             f"(n_components={self.n_components}: refit, or set n_components "
+                             "to match)")
         chain = ChainParams(self.startprob_, self.transmat_, endprob,
                             n_components=self.n_components, suffix="_")
         self.startprob_, self.transmat_ = chain.startprob, chain.transmat

@@ -30,7 +30,7 @@ from hmm_core.hmm._memory import check_request
 from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.base import BaseHMM, check_states
 from hmm_core.hmm.inference import Queries
-from hmm_core.kernels.validation import check_memory
+from hmm_core.kernels.validation import check_memory, memory_budget
 from hmm_core.structure.topology import Topology, pool_columns, uniform_chain
 
 __all__ = ["HigherOrderHMM"]
@@ -52,6 +52,19 @@ def _check_model(value, name, owner):
         raise ValueError(f"{name} must be a BaseHMM instance, got {type(value).__name__}")
     return value
 
+
+
+def _n_histories(n, k):
+    """``n + n**2 + ... + n**k`` (Python ints), or ``(partial sum, "at least ")`` once it is
+    already far beyond the memory budget, so that a huge order costs no huge powers."""
+    if n == 1:
+        return k, ""
+    total, budget = 0, memory_budget()
+    for m in range(1, k + 1):
+        total += n**m
+        if total > budget:  # (n_hist ** 2) bytes would not fit: stop counting
+            return total, "" if m == k else "at least "
+    return total, ""
 
 class HigherOrderHMM(Queries, Estimator):
     """Hidden Markov model of order ``order`` over a first-order model's emissions.
@@ -172,10 +185,10 @@ class HigherOrderHMM(Queries, Estimator):
             self._sync(built)
             return built
         n, k = self.n_components, int(self.order)
-        n_hist = sum(n**m for m in range(1, k + 1))  # Python ints: no overflow
+        n_hist, floor = _n_histories(n, k)
         # A mask, the topology's chain and the expanded model's, dense (n_hist, n_hist).
         check_memory(33 * n_hist**2, f"HigherOrderHMM of order {k} over {n} states "
-                     f"({n_hist:,} histories)", "use a lower order or fewer states")
+                     f"({floor}{n_hist:,} histories)", "use a lower order or fewer states")
         sizes = n ** np.arange(1, k + 1)
         self._base = np.concatenate(([0], np.cumsum(sizes)))  # first index of each length
         n_hist = int(self._base[-1])

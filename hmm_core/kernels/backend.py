@@ -109,12 +109,16 @@ def chain_domain(transmat: np.ndarray, sparse: bool | None = None) -> tuple[bool
         Run the dense kernels in the scaled linear domain (every transition
         at least ``SCALED_MIN_TRANSITION``); otherwise in log space.
     """
-    if sparse not in (None, True, False):
+    if sparse is not None and not isinstance(sparse, (bool, np.bool_)):
         raise ValueError(f"sparse must be True, False or None, got {sparse!r}")
     n = transmat.shape[0]
     if sparse is None:
         density = np.count_nonzero(transmat) / (n * n)
         sparse = n >= SPARSE_MIN_STATES and density <= SPARSE_MAX_DENSITY
+    elif sparse and not np.any(transmat):
+        # No allowed transition (every state ends after one frame): nothing for
+        # the sparse layout to hold; the dense kernels give the same answer.
+        sparse = False
     scaled = not sparse and bool(np.all(transmat >= SCALED_MIN_TRANSITION))
     return bool(sparse), scaled
 

@@ -21,8 +21,8 @@ SUM_TOL = 1e-6
 MEMORY_LIMIT_ENV = "HMM_CORE_MEMORY_LIMIT"
 
 
-def as_float_array(value, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a C-contiguous float64 array of ``ndim`` dimensions."""
+def as_float_array(value, name: str, ndim: int | None) -> np.ndarray:
+    """Return ``value`` as a C-contiguous float64 array of ``ndim`` dimensions (any if None)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -33,7 +33,7 @@ def as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise ValueError(f"{name} must be real, got complex values")
-    if arr.ndim != ndim:
+    if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
@@ -68,9 +68,15 @@ def check_lengths(lengths, n_samples: int) -> np.ndarray:
     if np.all(arr <= n_samples):
         np.cumsum(arr.astype(np.int64), out=offsets[1:])
     if offsets[-1] != n_samples or offsets.max() > n_samples:
-        total = sum(int(v) for v in arr.tolist())
+        # Integral floats are summed as given (1e+300, not its binary expansion).
+        total = (sum(int(v) for v in arr.tolist()) if integral
+                 else f"{sum(arr.tolist()):g}")
+        too_long = np.flatnonzero(arr > n_samples)
+        reason = "" if not too_long.size else (
+            f"; lengths[{too_long[0]}] = {arr[too_long[0]]} alone is more than the "
+            f"{n_samples} frame(s) of X")
         raise ValueError(
-            f"lengths must sum to the number of frames in X ({n_samples}), got {total}"
+            f"lengths must sum to the number of frames in X ({n_samples}), got {total}{reason}"
         )
     return offsets
 
@@ -160,12 +166,19 @@ def log(arr: np.ndarray) -> np.ndarray:
         return np.log(arr)
 
 
+def check_seed(seed, name="random_state") -> int:
+    """Return the int ``seed`` after checking it lies in ``0..2**32 - 1`` (NumPy's seed range)."""
+    if isinstance(seed, (bool, np.bool_)) or not 0 <= seed < 2**32:
+        raise ValueError(f"{name} must be an int in 0..2**32 - 1, got {seed!r}")
+    return int(seed)
+
+
 def check_random_state(seed) -> np.random.RandomState:
     """``None`` -> NumPy's global RandomState, int -> a new seeded one, instance -> itself."""
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
     if isinstance(seed, (int, np.integer)):
-        return np.random.RandomState(seed)
+        return np.random.RandomState(check_seed(seed))
     if isinstance(seed, np.random.RandomState):
         return seed
     raise ValueError(f"random_state must be None, an int or a numpy RandomState, got {seed!r}")

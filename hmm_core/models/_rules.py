@@ -92,7 +92,8 @@ def _n_trials(value, name, owner):
 
 _PER_ROW = Prior(lambda o: (_rows(o), _features(o)))
 _RATES = Prior(lambda o: (_rows(o), _features(o)), per_state=True)
-_MIN_COVAR = Real(0, strict=True, finite=True)
+# A fraction of each feature's variance: far above 1 it only overflows the floored covariances.
+_MIN_COVAR = Real(0, strict=True, finite=True, maximum=1e6)
 
 _GAUSSIAN_COVARS = {
     "spherical": lambda o: (_rows(o),),

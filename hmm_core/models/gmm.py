@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from hmm_core.emissions.gmm import GMMEmission
 from hmm_core.hmm.base import BaseHMM, EmissionSetting, emission_attribute
 from hmm_core.models._rules import model_rules
@@ -111,7 +109,7 @@ class GMMHMM(BaseHMM):
 
     @covars_.setter
     def covars_(self, value):
-        self._get_emission().set_covars(np.asarray(value), self._n_emission_components())
+        self._get_emission().set_covars(value, self._n_emission_components())
 
     @covars_.deleter
     def covars_(self):

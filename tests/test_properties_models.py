@@ -72,7 +72,7 @@ def _queries(model, X, lengths, k=3):
     return out
 
 
-def _check_queries(out, n, offsets, k=3):
+def _check_queries(out, n, offsets, k=3, algorithm="viterbi"):
     ll = out["score_sequences"]
     check_loglik(ll)
     assert not np.isnan(out["score"]) and out["score"] < np.inf
@@ -83,7 +83,7 @@ def _check_queries(out, n, offsets, k=3):
     assert np.array_equal(post, out["predict_proba"])
     vit, path = out["viterbi"]
     check_paths(vit, path, offsets, n, ll)
-    assert np.array_equal(out["predict"], path) or True  # predict uses the model's algorithm
+    assert np.array_equal(out["predict"], out[algorithm][1])  # the model's decoder
     map_logprob, map_path = out["map"]
     check_paths(np.where(np.isfinite(ll), 0.0, -np.inf), map_path, offsets, n)
     assert not np.isnan(map_logprob).any()
@@ -107,7 +107,7 @@ def test_queries_agree_with_the_reference_on_independent_frame_scores(kind, data
     n = model.n_components
     out = must_succeed(lambda: _queries(model, X, lengths))
     offsets = offsets_of(lengths, len(X))
-    _check_queries(out, n, offsets)
+    _check_queries(out, n, offsets, algorithm=model.algorithm)
     frames = reference_frames(model, X)
     log_start, log_end = log(model.startprob_), None
     if getattr(model, "endprob_", None) is not None:
@@ -210,7 +210,7 @@ def test_fits_leave_sound_parameters(kind, data):
     _check_fitted(model, kind)
     offsets = offsets_of(lengths, len(X))
     out = must_succeed(lambda: _queries(model, X, lengths))
-    _check_queries(out, n, offsets)
+    _check_queries(out, n, offsets, algorithm=model.algorithm)
     history = model.monitor_.history
     assert not np.isnan(history).any()
 
@@ -233,7 +233,10 @@ def test_supervised_fits_leave_sound_parameters(case, data):
 
 # --------------------------------------------------------- hostile observations
 def _hostile_X(kind, X, data, ragged=False, huge=True):
-    """A hostile observation array for a model of family ``kind`` (valid ``X`` given)."""
+    """A hostile observation array for a model of family ``kind`` (valid ``X`` given).
+
+    Ragged lists get numpy's message, without the name ``X``: only with ``ragged``.
+    """
     X = np.asarray(X)
     choices = [None, "x", {}, np.zeros(X.shape, dtype=object),
                np.zeros(X.shape, dtype=np.complex128), np.float64(1.0),
@@ -277,7 +280,7 @@ def test_hostile_observations_and_lengths_are_refused_by_name(kind, data):
     if which in ("X", "both"):
         # Huge values overflow the full and tied Gaussian scores (a separate property).
         X = _hostile_X(kind, X, data, huge=kind.split("-")[-1] not in ("full", "tied"))
-        names |= {"X", "n_features", "block"}
+        names |= {"X"}
     if which in ("lengths", "both"):
         lengths = data.draw(st.one_of(st.sampled_from(HOSTILE_LENGTHS),
                                       st.just([_n_rows(X) + 1])))
@@ -359,6 +362,8 @@ def test_hostile_sampling_arguments_are_refused_by_name(kind, data):
     kind, model, _, _ = data.draw(models_and_data(kinds=(kind,), max_seq=1, missing=False))
     n = model.n_components
     args = {"n_samples": 3, "random_state": 0, "currstate": None}
+    # (True, 10**30 samples, seeds outside 0..2**32-1 and non-integer states are refused
+    # without naming the argument today: a separate property.)
     hostile = {
         "n_samples": [0, -1, 2.5, "3", None, np.nan, [3], np.float64(3.0), -(2**63)],
         "random_state": ["x", 1.5, [1, 2, 3], object()],
@@ -443,7 +448,7 @@ def test_hostile_parameters_are_refused_by_name(kind, data):
                          else np.full(model.n_components, 0.5))
     value = data.draw(st.sampled_from(hostile_parameters(current)))
     allowed = {name} | PARAMETERS.get(name, set())
-    if name in ("means_", "covars_", "weights_"):
+    if name not in PARAMETERS:  # emission parameters also fix the number of features
         allowed |= {"means_", "covars_", "weights_", "X", "n_features"}
 
     def run():

@@ -1,8 +1,7 @@
-"""Properties of the model classes that fail on the current code (kept out of tests/).
-
-Run from the checkout: pytest -p no:cacheprovider -c pyproject.toml <this file>
-(or copy it into tests/).
-"""
+"""Hostile properties of the model classes: every constructor setting, restart counts,
+state counts, restarts and refits with an end state, end probabilities of one, sampling
+arguments, ragged and huge observations, wholly missing data, block columns, ragged
+covariances, wrapped lengths and huge orders."""
 
 import inspect
 
@@ -30,8 +29,8 @@ from test_properties_models import (
     models_and_data,
 )
 
-# Settings whose huge values ask for that much work (n_init restarts); see
-# test_huge_restart_counts_are_refused_or_finish.
+# Settings whose huge values ask for that much work (n_init restarts, at most
+# 10,000); see test_huge_restart_counts_are_refused_or_finish.
 SETTINGS_SKIPPED = {"callback"}
 
 
@@ -88,7 +87,7 @@ def test_huge_state_counts_are_refused_by_name(kind, n):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@props(30)
+@props(12)
 @given(st.data())
 def test_restarts_with_an_end_state_leave_sound_parameters(kind, data):
     case = data.draw(models_and_data(kinds=(kind,)))
@@ -102,7 +101,7 @@ def test_restarts_with_an_end_state_leave_sound_parameters(kind, data):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@props(20)
+@props(10)
 @given(st.data())
 def test_a_model_leaving_its_end_state_refits(kind, data):
     """A model holding endprob_ refitted with end_state=False and fresh transitions."""
@@ -176,18 +175,26 @@ def test_every_hostile_observation_is_refused_by_name(case, data):
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "multinomial"])
 @props(20)
 @given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 5), min_size=1, max_size=3))
-def test_wholly_missing_observations_score_like_an_empty_emission(kind, seed, lengths):
-    """Every frame missing: each sequence scores the chain alone (0 without an end state),
-    as the Gaussian models already do."""
+def test_wholly_missing_observations_follow_one_rule(kind, seed, lengths):
+    """One rule for missing data: data with no observed value at all is refused naming X,
+    in every method; inside a batch with observed data, a sequence whose every frame is
+    missing scores the chain alone (0 without an end state)."""
     rng = np.random.RandomState(seed)
     model = random_model(kind, 2, rng, end=False)
+    observed = random_data(kind, rng, 2)
     X = random_data(kind, rng, sum(lengths)).astype(float)
     X[:] = np.nan
     if kind == "categorical":
         X = np.full(X.shape, -1)
-    ll = must_succeed(lambda: model.score_sequences(X, lengths))
-    np.testing.assert_allclose(ll, 0.0, atol=1e-12)
-    check_posteriors(model.predict_proba(X, lengths), ll, offsets_of(lengths, len(X)), 2)
+    for method in ("score_sequences", "predict_proba", "score"):
+        _, exc = attempt(lambda m=method: getattr(model, m)(X, lengths), {"X"})
+        assert exc is not None, f"{method} accepted data with no observed value"
+    batch = np.concatenate([np.asarray(observed, dtype=X.dtype), X])
+    batch_lengths = [2, *lengths]
+    ll = must_succeed(lambda: model.score_sequences(batch, batch_lengths))
+    np.testing.assert_allclose(ll[1:], 0.0, atol=1e-12)
+    check_posteriors(model.predict_proba(batch, batch_lengths), ll,
+                     offsets_of(batch_lengths, len(batch)), 2)
 
 
 @props(30)

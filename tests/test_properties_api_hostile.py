@@ -1,8 +1,5 @@
-"""Properties of the functional API that fail on the current code (kept out of tests/).
-
-Run from the checkout: pytest -p no:cacheprovider -c pyproject.toml <this file>
-(or copy it into tests/).
-"""
+"""Hostile functional-API inputs: frame scores across the whole double range, wrapped
+lengths, impossible k, and chains whose every state ends (dense and sparse agree)."""
 
 import numpy as np
 from _props import EXTREME_FLOATS, OVERFLOW_LENGTHS, attempt, must_succeed, props
