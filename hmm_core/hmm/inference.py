@@ -127,7 +127,10 @@ class Inference(Queries, HMMCore, abstract=True):
         return self._score_in_memory(X, lengths)
 
     def _long(self, X):
-        return backend.uses_checkpoints(_longseq._n_samples(X), self.n_components)
+        try:
+            return backend.uses_checkpoints(_longseq._n_samples(X), self.n_components)
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return False  # the in-memory path names what is wrong
 
     def _score_in_memory(self, X, lengths):
         chain, X, offsets, frames = self._prepare(X, lengths)
