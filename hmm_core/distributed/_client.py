@@ -7,6 +7,8 @@ import copy
 
 __all__ = ["connect"]
 
+_TIMEOUT = 10
+
 
 def _import_distributed():
     try:
@@ -74,11 +76,28 @@ def shipped(model):
     return target
 
 
+def _identity(value):
+    return value
+
+
 def broadcast(client, model):
     """Send ``model`` to every worker once; tasks then refer to the copy they hold.
+
+    When a worker died since the last call, Dask's broadcast can stall on it
+    (the scheduler keeps replicating to the lost address). After
+    ``_TIMEOUT`` seconds the model is instead put into the task graph as a
+    task of its own: workers fetch it from its holder, and Dask recomputes
+    it if that worker is lost too.
 
     Returns
     -------
     distributed.Future
     """
-    return client.scatter(shipped(model), broadcast=True, hash=False)
+    payload = shipped(model)
+    try:
+        # callback_timeout bounds the whole call (Client.scatter's own timeout
+        # covers only connecting).
+        return client.sync(client._scatter, payload, broadcast=True, hash=False,
+                           direct=True, callback_timeout=_TIMEOUT)
+    except (OSError, TimeoutError, KeyError):  # KeyError: the scheduler dropped a worker
+        return client.submit(_identity, payload, pure=False)
