@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
-from hmm_core import CategoricalHMM, GaussianHMM, GMMHMM, topology
+from hmm_core import GMMHMM, CategoricalHMM, GaussianHMM, topology
 from hmm_core import distributed as hd
 from hmm_core.io.formats import Alphabet, read_observations, write_fasta
 
@@ -24,7 +24,7 @@ def client():
     # Two worker processes of two threads: kernels of a worker run with two
     # OpenMP threads, one call at a time.
     with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+                      dashboard_address=":0") as cluster, Client(cluster) as c:
         yield c
 
 
@@ -251,7 +251,7 @@ def test_bad_partition_fails_the_job_with_its_name(client, categorical, tmp_path
     with pytest.raises(hd.PartitionError, match="bad.npz"):
         hd.score_sequences(model, hd.from_files(paths + [str(bad)]), client=client)
     with pytest.raises(hd.PartitionError, match="bad.npz"):
-        hd.fit(CategoricalHMM(3, n_iter=3, n_features=4), hd.from_files([str(bad)] + paths),
+        hd.fit(CategoricalHMM(3, n_iter=3, n_features=4), hd.from_files(paths + [str(bad)]),
                client=client, init_frames=200)
     broken = tmp_path / "broken.fa"
     broken.write_text("ACGT\n")  # no header

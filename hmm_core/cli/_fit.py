@@ -92,7 +92,12 @@ def cmd_fit(args):
             obs = read_data(args, {}, alphabet)
             model, kind = _build_model(args, alphabet)
             try:
-                model.fit(obs.X, obs.lengths)
+                if getattr(args, "scheduler", None):
+                    from hmm_core.cli._remote import fit_remote
+
+                    fit_remote(args, model, obs)
+                else:
+                    model.fit(obs.X, obs.lengths)
             except ValueError as exc:
                 raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
             seconds = time.perf_counter() - start

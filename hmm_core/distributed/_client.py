@@ -57,7 +57,7 @@ def connect(scheduler):
             raise ValueError("local:N needs at least one worker")
         with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                       processes=True, host="127.0.0.1",
-                                      dashboard_address=None) as cluster, \
+                                      dashboard_address=":0") as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return

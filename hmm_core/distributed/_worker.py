@@ -295,3 +295,10 @@ def add(*parts):
     for part in parts[1:]:
         total = total + part
     return total
+
+
+def call(model, method, obs, args):
+    """``getattr(model, method)(X, lengths, *args)`` on one chunk (command line)."""
+    with named(f"of {len(obs.ids)} sequences starting at {obs.ids[0]!r}"), \
+            kernel_threads(model):
+        return getattr(model, method)(_data(model, obs), obs.lengths, *args)
