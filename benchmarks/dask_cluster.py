@@ -71,7 +71,7 @@ def _local(model, X, lengths, repeat):
 
 def _iteration(client, model, parts):
     """One distributed EM iteration on partitions already in the workers' memory."""
-    from hmm_core.distributed import _stats, _worker
+    from hmm_core.distributed import _worker
     from hmm_core.distributed._fit import _Driver
 
     loaded = parts.submit(client, _worker.materialize)
@@ -82,7 +82,7 @@ def _iteration(client, model, parts):
 
     def step():
         stats = driver.estep()
-        _stats.m_step(model, stats)
+        model.m_step(stats)
         model._check()
 
     return step, loaded

@@ -36,6 +36,7 @@ from hmm_core.hmm import base as _base
 from hmm_core.hmm import monitor as _monitor
 from hmm_core.hmm.higher_order import HigherOrderHMM
 from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.io import formats as _formats
 from hmm_core.io import load
 from hmm_core.kernels.config import effective_n_threads, openmp_enabled, show_config
@@ -78,6 +79,7 @@ __all__ = [
     "IndependentHMM",
     "InvalidParameterError",
     "MarkovChain",
+    "SufficientStatistics",
     "MultinomialHMM",
     "PoissonHMM",
     "backward",

@@ -86,18 +86,25 @@ def cmd_fit(args):
             raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
+        streamed = fmt in ("fasta", "fastq") and args.kind in (None, "categorical") \
+            and not getattr(args, "scheduler", None)  # a cluster gets the data in partitions
         with memory_hint(f"while fitting: fit reads all of {args.data} and trains on it at "
                          "once; fit fewer or shorter sequences"):
             start = time.perf_counter()
-            obs = read_data(args, {}, alphabet)
             model, kind = _build_model(args, alphabet)
+            if streamed:  # read once per EM iteration, one chunk at a time
+                obs = _FastaSource(args, alphabet, fmt, model.n_components)
+                data = (obs, None)
+            else:
+                obs = read_data(args, {}, alphabet)
+                data = (obs.X, obs.lengths)
             try:
                 if getattr(args, "scheduler", None):
                     from hmm_core.cli._remote import fit_remote
 
                     fit_remote(args, model, obs)
                 else:
-                    model.fit(obs.X, obs.lengths)
+                    model.fit(*data)
             except ValueError as exc:
                 raise ValueError(f"cannot fit a {kind} model to {args.data}: {exc}") from None
             seconds = time.perf_counter() - start
@@ -118,14 +125,52 @@ def cmd_fit(args):
     return 0
 
 
+class _FastaSource:
+    """A FASTA/FASTQ file as a re-iterable source of ``(X, lengths)`` chunks for ``fit``."""
+
+    def __init__(self, args, alphabet, fmt, n_states):
+        from hmm_core.cli._batch import chunk_frames
+
+        if alphabet is None:
+            raise UsageError(f"fitting {fmt.upper()} needs --alphabet")
+        self.path, self.alphabet, self.fastq = args.data, alphabet, fmt == "fastq"
+        self.max_frames = chunk_frames(n_states, getattr(args, "chunk_size", None))
+        self.columns = None
+
+    def __call__(self):
+        from hmm_core.io.formats import iter_fasta_chunks
+
+        for chunk, _ in iter_fasta_chunks(self.path, self.alphabet, self.max_frames,
+                                          self.fastq):
+            yield chunk.X, chunk.lengths
+
+
+def _streamed_totals(model, source):
+    """Log-likelihood, sequences and frames of a chunk source, one chunk at a time."""
+    loglik, n_seq, n_frames = 0.0, 0, 0
+    for X, lengths in source():
+        loglik += float(model.score(X, lengths))
+        n_seq, n_frames = n_seq + len(lengths), n_frames + int(np.sum(lengths))
+    return loglik, n_seq, n_frames
+
+
 def _fit_summary(model, obs, seconds, path):
-    loglik = float(model.score(obs.X, obs.lengths))
+    if isinstance(obs, _FastaSource):
+        loglik, n_seq, n_frames = _streamed_totals(model, obs)
+    else:
+        loglik = float(model.score(obs.X, obs.lengths))
+        n_seq, n_frames = len(obs.ids), int(obs.lengths.sum())
     summary = {"model_file": path, "class": type(model).__name__,
                "n_components": int(getattr(model, "n_components", 0) or model.n_states_),
-               "n_sequences": len(obs.ids), "n_frames": int(obs.lengths.sum()),
+               "n_sequences": n_seq, "n_frames": n_frames,
                "log_likelihood": finite_or_none(loglik), "seconds": seconds}
     monitor = getattr(model, "monitor_", None)
-    if monitor is not None:
+    if isinstance(obs, _FastaSource) and monitor is not None:
+        n_params = model._n_parameters()
+        summary.update(iterations=monitor.iter, converged=bool(monitor.converged),
+                       aic=finite_or_none(-2 * loglik + 2 * n_params),
+                       bic=finite_or_none(-2 * loglik + n_params * np.log(n_frames)))
+    elif monitor is not None:
         summary.update(iterations=monitor.iter, converged=bool(monitor.converged),
                        aic=finite_or_none(model.aic(obs.X, obs.lengths)),
                        bic=finite_or_none(model.bic(obs.X, obs.lengths)))

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start EM from self-transition probability P (segmentation)")
     fit.add_argument("--end-state", action="store_true", help="learn an explicit end state")
     fit.add_argument("-v", "--verbose", action="store_true", help="one line per iteration")
-    _run_options(fit, chunks=False)
+    _run_options(fit)
 
     score = sub.add_parser("score", help="log-likelihood of every sequence (streams FASTA)")
     score.add_argument("model", help="model file")

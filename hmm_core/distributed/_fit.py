@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hmm_core.distributed import _stats, _worker
+from hmm_core.distributed import _worker
 from hmm_core.distributed._client import broadcast, get_client
 from hmm_core.distributed._sources import as_partitions
 
@@ -77,13 +77,11 @@ class _Driver:
         model.monitor_ = ConvergenceMonitor(model.tol, model.n_iter, model.verbose)
         warned = False
         for _ in range(model.n_iter):
-            stats = self.estep()
-            _stats.check_possible(model, stats)
+            stats = self.estep()  # a sequence of zero probability raises on its worker
             if not warned:
-                warned = model._warn_empty(None, occupancy=_stats.occupancy_of(stats),
-                                           stacklevel=3)
-            _stats.m_step(model, stats)
-            model.monitor_.report(float(stats.loglik))
+                warned = model._warn_empty(stats.occupancy, stacklevel=3)
+            model._m_step(stats)  # warned once above, as a local fit does
+            model.monitor_.report(stats.loglik)
             model._check()
             callback = getattr(model, "callback", None)
             if callback is not None:

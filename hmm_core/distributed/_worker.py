@@ -276,10 +276,8 @@ def estep(model, obs, name):
     -------
     SufficientStatistics
     """
-    from hmm_core.distributed._stats import accumulate
-
     with named(name), kernel_threads(model):
-        return accumulate(model, obs.X, obs.lengths, name)
+        return model.accumulate(obs.X, obs.lengths)
 
 
 def objective(model, obs, name):

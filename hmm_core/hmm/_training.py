@@ -15,8 +15,10 @@ import numpy as np
 
 from hmm_core.emissions.base import dirichlet_map_rows
 from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.core import HMMCore
 from hmm_core.hmm.monitor import ConvergenceMonitor
+from hmm_core.hmm.statistics import SufficientStatistics
 from hmm_core.kernels.frames import dense
 from hmm_core.structure import topology as _topology
 
@@ -91,10 +93,19 @@ class Training(HMMCore, abstract=True):
         many random initialisations (drawn in turn from ``random_state``) and
         the run with the highest final objective is kept.
 
+        ``X`` may also be a source of chunks too large to hold at once: a
+        list of ``(X, lengths)`` pairs, or a callable returning a new
+        iterator of such pairs on every call (e.g. reading files). EM then
+        streams the source once per iteration, holding one chunk at a time,
+        and the result equals ``fit`` on the concatenated chunks.
+        Initialisation draws on a bounded sample of the source (at most
+        100,000 frames, uniform, fixed seed; the whole source when it is
+        smaller; see :mod:`hmm_core.hmm._streaming`).
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Concatenated observation sequences.
+        X : array-like of shape (n_samples, n_features), or a chunk source
+            Concatenated observation sequences, or ``(X, lengths)`` chunks.
         lengths : array-like of int, optional
             Lengths of the sequences in ``X``; None means one sequence.
         states : array-like of int of shape (n_samples,), optional
@@ -105,6 +116,12 @@ class Training(HMMCore, abstract=True):
         self
         """
         self._check_settings()
+        self.__dict__.pop("_online", None)
+        if is_chunk_source(X):
+            if lengths is not None or states is not None:
+                raise ValueError("with a source of (X, lengths) chunks, lengths and states "
+                                 "must be None (each chunk carries its lengths)")
+            return fit_source(self, X)
         X, offsets = self._validate(X, lengths)
         check_request(self, "fit", X, X.shape[0],
                       uses_table=hasattr(self._get_emission(), "frame_table"))
@@ -168,9 +185,8 @@ class Training(HMMCore, abstract=True):
         if ties is not None:
             _topology.check_ties_against_zeros(self.transmat_, ties)
             if "t" in init:  # start EM from a chain that honours the ties
-                counts = {"trans_counts": self.transmat_,
-                          "end_counts": getattr(self, "endprob_", None)}
-                self._m_step_transitions(counts, prior=1.0, end_prior=1.0)
+                self._m_step_transitions(self.transmat_, getattr(self, "endprob_", None),
+                                         prior=1.0, end_prior=1.0)
         self._get_emission().initialize(X, self._n_emission_components(), random_state, init)
 
     _FITTED = ("startprob_", "transmat_", "endprob_", "monitor_")
@@ -201,64 +217,90 @@ class Training(HMMCore, abstract=True):
         """Supervised fit: statistics of the known paths, one M-step, no iteration."""
         self._init(X, random_state)
         chain = self._check()
-        stats = path_stats(path, offsets, self.n_components)
-        for name, counts, probs in (("startprob_", stats["start_counts"], chain.startprob),
-                                    ("transmat_", stats["trans_counts"], chain.transmat),
-                                    ("endprob_", stats["end_counts"], chain.endprob)):
+        counts = path_stats(path, offsets, self.n_components)
+        for name, count, probs in (("startprob_", counts["start_counts"], chain.startprob),
+                                   ("transmat_", counts["trans_counts"], chain.transmat),
+                                   ("endprob_", counts["end_counts"], chain.endprob)):
             if probs is None:
                 continue
-            bad = np.argwhere((counts > 0) & (probs == 0))
+            bad = np.argwhere((count > 0) & (probs == 0))
             if bad.size:
                 where = ", ".join(str(i) for i in bad[0])
                 raise ValueError(f"states use {name}[{where}], which the model forbids "
                                  "(probability 0)")
-        self._warn_empty(stats["posteriors"], "has no labelled frame", stacklevel=4)
-        self._m_step(stats, X)
+        stats = self._statistics(chain, X, offsets, 0.0, counts)
+        self._warn_empty(stats.occupancy, "has no labelled frame", stacklevel=4)
+        self._m_step(stats)
         chain = self._check()
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
         self.monitor_.report(float(chain.path_logprob(self._log_frameprob(X), offsets,
                                                       path).sum()))
         return self
 
-    def _warn_empty(self, posteriors, what="received no posterior mass", stacklevel=5,
-                    occupancy=None):
-        # occupancy through BLAS: an axis-0 sum of a (T, N) array is slow
-        if occupancy is None:
-            occupancy = np.ones(len(posteriors)) @ posteriors
+    def _warn_empty(self, occupancy, what="received no posterior mass", stacklevel=5):
         empty = np.flatnonzero(occupancy <= 0)
         if empty.size:
             warnings.warn(f"state(s) {empty.tolist()} {what}; their parameters are kept "
                           "unchanged", RuntimeWarning, stacklevel=stacklevel)
         return bool(empty.size)
 
-    def _estep(self, chain, frames, offsets):
+    def _accumulate(self, chain, X, offsets, clamp=None, first=0):
+        """E-step over one chunk, its posteriors folded into the emission's statistics.
+
+        ``first`` is the index of the chunk's first sequence in the whole
+        data, for the error on a sequence of zero probability.
+        """
+        frames = self._frames(X, clamp)
         if self.training == "viterbi":
             logprob, path = chain.viterbi(frames, offsets, self.n_threads)
-            if not np.isfinite(logprob).all():
-                return {"loglik": logprob}
-            return {"loglik": logprob, **path_stats(path, offsets, self.n_components)}
-        return chain.estep(frames, offsets, self.n_threads)
+            counts = None
+            if np.isfinite(logprob).all():
+                counts = path_stats(path, offsets, self.n_components)
+        else:
+            counts = chain.estep(frames, offsets, self.n_threads)
+            logprob = counts["loglik"]
+        impossible = np.flatnonzero(~np.isfinite(logprob))
+        if impossible.size:
+            given = "" if clamp is None else " and state labels"
+            raise ValueError(
+                f"sequence {first + impossible[0]} has zero probability under the current "
+                f"parameters{given} (check structural zeros and n_features); "
+                "EM cannot proceed")
+        return self._statistics(chain, X, offsets, float(logprob.sum()), counts)
+
+    def _statistics(self, chain, X, offsets, loglik, counts):
+        """:class:`SufficientStatistics` of a chunk from its chain counts and posteriors."""
+        emission_stats = None
+        if set(self.params) & set(self._emission_letters):
+            emission = self._get_emission()
+            posteriors = counts["posteriors"]
+            ties = self._emission_map()
+            n_classes = self._n_emission_components()
+            if ties is not None:  # a class's statistics pool its states' posteriors
+                posteriors = _topology.pool_columns(posteriors, ties, n_classes)
+            emission_stats = emission.empty_stats(n_classes)
+            emission.accumulate(emission_stats, X, posteriors)
+        return SufficientStatistics(
+            self.n_components, loglik, offsets.shape[0] - 1, X.shape[0],
+            counts["start_counts"], counts["trans_counts"],
+            None if chain.endprob is None else counts["end_counts"], emission_stats)
 
     def _fit_once(self, X, offsets, random_state, clamp=None):
         self._init(X, random_state)
-        chain = self._check()
         X = self._get_emission().recheck_X(X)
+        self._em_loop(lambda: [(X, offsets, clamp)])
+
+    def _em_loop(self, chunks, stacklevel=6):
+        """EM iterations; ``chunks()`` yields the data's ``(X, offsets, clamp)`` chunks."""
+        chain = self._check()
         self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter, self.verbose)
         warned = False
         for _ in range(self.n_iter):
-            stats = self._estep(chain, self._frames(X, clamp), offsets)
-            impossible = np.flatnonzero(~np.isfinite(stats["loglik"]))
-            if impossible.size:
-                given = "" if clamp is None else " and state labels"
-                raise ValueError(
-                    f"sequence {impossible[0]} has zero probability under the current "
-                    f"parameters{given} (check structural zeros and n_features); "
-                    "EM cannot proceed")
+            stats = self._accumulate_all(chain, chunks())
             if not warned:
-                warned = self._warn_empty(stats["posteriors"],
-                                          occupancy=stats.get("occupancy"))
-            self._m_step(stats, X)
-            self.monitor_.report(float(stats["loglik"].sum()))
+                warned = self._warn_empty(stats.occupancy, stacklevel=stacklevel)
+            self._m_step(stats)
+            self.monitor_.report(stats.loglik)
             chain = self._check()
             callback = getattr(self, "callback", None)
             if callback is not None:  # after _check: the model is consistent here
@@ -266,26 +308,26 @@ class Training(HMMCore, abstract=True):
             if self.monitor_.converged:
                 break
 
-    def _m_step(self, stats, X):
+    def _accumulate_all(self, chain, chunks):
+        """Statistics summed over chunks, each folded in as soon as it is read."""
+        total, first = None, 0
+        for X, offsets, clamp in chunks:
+            stats = self._accumulate(chain, X, offsets, clamp, first)
+            first += stats.n_sequences
+            total = stats if total is None else total + stats
+        return total
+
+    def _m_step(self, stats):
         params = self.params
         if "s" in params:
-            self.startprob_ = dirichlet_map_rows(stats["start_counts"], self.startprob_prior,
+            self.startprob_ = dirichlet_map_rows(stats.start_counts, self.startprob_prior,
                                                  self.startprob_)
         if "t" in params:
-            self._m_step_transitions(stats)
-        emission = self._get_emission()
-        if set(params) & set(self._emission_letters):
-            posteriors = stats["posteriors"]
-            ties = self._emission_map()
-            n_classes = self._n_emission_components()
-            if ties is not None:  # a class's statistics pool its states' posteriors
-                posteriors = _topology.pool_columns(posteriors, ties, n_classes)
-            emission_stats = emission.empty_stats(n_classes)
-            emission.accumulate(emission_stats, X, posteriors)
-            emission.m_step(emission_stats, params)
+            self._m_step_transitions(stats.trans_counts, stats.end_counts)
+        if set(params) & set(self._emission_letters) and stats.emission is not None:
+            self._get_emission().m_step(stats.emission, params)
 
-    def _m_step_transitions(self, stats, prior=None, end_prior=None):
-        counts = stats["trans_counts"]
+    def _m_step_transitions(self, counts, end_counts, prior=None, end_prior=None):
         current = self.transmat_
         prior = self.transmat_prior if prior is None else prior
         prior = np.broadcast_to(np.asarray(prior, dtype=float), current.shape)
@@ -302,9 +344,118 @@ class Training(HMMCore, abstract=True):
         end_prior = self.endprob_prior if end_prior is None else end_prior
         end_prior = np.broadcast_to(np.asarray(end_prior, dtype=float), (self.n_components,))
         joint = update(
-            np.column_stack([counts, stats["end_counts"]]),
+            np.column_stack([counts, end_counts]),
             np.column_stack([prior, end_prior]),
             np.column_stack([current, self.endprob_]),
         )
         self.transmat_ = np.ascontiguousarray(joint[:, :-1])
         self.endprob_ = np.ascontiguousarray(joint[:, -1])
+
+    # --------------------------------------------------- public statistics
+    def initialize(self, X, lengths=None):
+        """Initialise the parameters from data, without EM.
+
+        Sets the parameters named by ``init_params`` (and any that are not
+        set yet) as ``fit`` does before its first iteration: random chain
+        rows, k-means means and the like.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations, or a sample of them.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+
+        Returns
+        -------
+        self
+        """
+        self._check_settings()
+        X, _ = self._validate(X, lengths)
+        self._init(X, self._random_source())
+        self._check()
+        return self
+
+    def accumulate(self, X, lengths=None):
+        """E-step statistics of a chunk of sequences under the current parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observation sequences.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+
+        Returns
+        -------
+        SufficientStatistics
+            Additive: the statistics of a corpus are the sum of those of its
+            chunks. With ``training="viterbi"`` they are the hard counts of
+            the best paths.
+
+        Raises
+        ------
+        ValueError
+            If a sequence has zero probability under the current parameters.
+        """
+        chain = self._check()
+        X, offsets = self._validate(X, lengths)
+        check_request(self, "fit", X, X.shape[0],
+                      uses_table=hasattr(self._get_emission(), "frame_table"))
+        return self._accumulate(chain, X, offsets)
+
+    def m_step(self, stats):
+        """Update the parameters named by ``params`` from statistics: one EM M-step.
+
+        Parameters
+        ----------
+        stats : SufficientStatistics
+            Statistics from :meth:`accumulate`, summed over any chunks.
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(stats, SufficientStatistics):
+            raise ValueError(f"stats must be SufficientStatistics, got {type(stats).__name__}")
+        self._check()
+        if stats.n_components != self.n_components:
+            raise ValueError(f"stats describe {stats.n_components} states, the model has "
+                             f"{self.n_components}")
+        if ("t" in self.params and getattr(self, "endprob_", None) is not None
+                and stats.end_counts is None):
+            raise ValueError("stats have no end_counts, which the model's endprob_ needs")
+        self._warn_empty(stats.occupancy, stacklevel=3)
+        self._m_step(stats)
+        self._check()
+        return self
+
+    def partial_fit(self, X, lengths=None, step_decay=0.6, step=None):
+        """Online EM: one stepwise-EM update from a chunk of sequences.
+
+        Runs the E-step on the chunk under the current parameters, mixes its
+        statistics (normalised per frame) into running statistics with
+        weight ``rho_t``, and runs the M-step on them (Cappé & Moulines 2009;
+        Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The first call
+        on a model without parameters initialises them from its chunk, as
+        :meth:`initialize`. :meth:`fit` forgets the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Concatenated observation sequences of the chunk.
+        lengths : array-like of int, optional
+            Lengths of the sequences in ``X``; None means one sequence.
+        step_decay : float, default 0.6
+            ``kappa`` in (0.5, 1]: the ``t``-th update (``t >= 1``) has weight
+            ``rho_t = (t + 2) ** -kappa``; the first has weight 1.
+        step : float in (0, 1], optional
+            A constant weight instead, for data whose distribution drifts.
+
+        Returns
+        -------
+        self
+        """
+        from hmm_core.hmm._online import partial_fit
+
+        return partial_fit(self, X, lengths, step_decay, step)

@@ -27,6 +27,7 @@ import numpy as np
 from hmm_core.estimator import Estimator
 from hmm_core.estimator.constraints import Check, Integer
 from hmm_core.hmm._memory import check_request
+from hmm_core.hmm._streaming import fit_source, is_chunk_source
 from hmm_core.hmm.base import BaseHMM, check_states
 from hmm_core.hmm.inference import Queries
 from hmm_core.kernels.validation import check_memory
@@ -313,6 +314,9 @@ class HigherOrderHMM(Queries, Estimator):
         """
         expanded = self._expanded()
         expanded._check_settings()
+        if is_chunk_source(X) and lengths is None and states is None:
+            fit_source(expanded, X)
+            return self
         X, offsets = expanded._validate(X, lengths)
         check_request(expanded, "fit", X, X.shape[0])
         if states is None:
@@ -326,6 +330,50 @@ class HigherOrderHMM(Queries, Estimator):
         clamp = np.where((labels[:, None] < 0) | (self._last[None, :] == labels[:, None]),
                          0.0, -np.inf)
         expanded._fit_em(X, offsets, clamp)
+        return self
+
+    def initialize(self, X, lengths=None):
+        """Initialise the expanded model from data, without EM (see :meth:`BaseHMM.initialize`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        self
+        """
+        self._expanded().initialize(X, lengths)
+        return self
+
+    def accumulate(self, X, lengths=None):
+        """E-step statistics of the expanded model (one state per history).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        SufficientStatistics
+            Counts over the expanded states (see :attr:`histories_`).
+        """
+        return self._expanded().accumulate(X, lengths)
+
+    def m_step(self, stats):
+        """One M-step of the expanded model from :meth:`accumulate`'s statistics.
+
+        Parameters
+        ----------
+        stats : SufficientStatistics
+
+        Returns
+        -------
+        self
+        """
+        self._expanded().m_step(stats)
         return self
 
     # ----------------------------------------------------- scoring, decoding
