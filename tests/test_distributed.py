@@ -299,3 +299,33 @@ def test_scheduler_local_n_and_missing_client(categorical):
     with pytest.raises(ValueError, match="local:N"):
         with hd.connect("local:x"):
             pass
+
+
+# -------------------------------------------------------------- command line
+def test_command_line_scheduler_gives_the_local_outputs(client, tmp_path):
+    from hmm_core import load
+    from hmm_core.cli import main
+
+    rng = np.random.RandomState(4)
+    reads = ["".join(rng.choice(list("ACGT"), size=rng.randint(20, 200))) for _ in range(60)]
+    data = tmp_path / "reads.fa"
+    with open(data, "w") as handle:
+        write_fasta(handle, [f"r{i}" for i in range(60)], reads)
+    address = client.scheduler.address
+    base = ["--alphabet", "DNA", "-q"]
+    for tag, extra in (("local", []), ("remote", ["--scheduler", address])):
+        assert main(["fit", str(data), "--states", "2", "--n-iter", "5", "-o",
+                     str(tmp_path / f"{tag}.npz"), *base, *extra]) == 0
+        assert main(["score", str(tmp_path / "local.npz"), str(data), "--chunk-size", "2000",
+                     "-o", str(tmp_path / f"{tag}.tsv"), *base, *extra]) == 0
+        assert main(["decode", str(tmp_path / "local.npz"), str(data), "--chunk-size", "2000",
+                     "-o", str(tmp_path / f"{tag}-paths.npz"), "--posteriors",
+                     str(tmp_path / f"{tag}-post.npz"), *base, *extra]) == 0
+    a, b = load(str(tmp_path / "local.npz")), load(str(tmp_path / "remote.npz"))
+    np.testing.assert_allclose(a.transmat_, b.transmat_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(a.emissionprob_, b.emissionprob_, rtol=0, atol=1e-10)
+    assert (tmp_path / "local.tsv").read_text() == (tmp_path / "remote.tsv").read_text()
+    for name in ("paths", "post"):
+        local, remote = (np.load(tmp_path / f"{t}-{name}.npz") for t in ("local", "remote"))
+        for key in local.files:
+            np.testing.assert_array_equal(local[key], remote[key])
