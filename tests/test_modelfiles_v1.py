@@ -124,7 +124,10 @@ _CHAIN_ATTRS = ("n_states_", "state_names_", "startprob_", "transmat_", "start_c
 #: Settings added after format version 1, with their defaults. A model of a
 #: version-1 file has them at these values, and they are described only when
 #: they differ (so the descriptions written by 0.1.0 stay comparable).
-_LATER_SETTINGS = {MarkovChain: {"unvisited": "absorbing"}}
+_ONLINE = {"online_decay": 0.6, "online_step": None}
+_LATER_SETTINGS = {MarkovChain: {"unvisited": "absorbing"},
+                   **{cls: _ONLINE for cls in (CategoricalHMM, GaussianHMM, GMMHMM, PoissonHMM,
+                                               MultinomialHMM, IndependentHMM)}}
 
 
 def _model(model):

@@ -14,6 +14,7 @@ from hmm_core import (
     GaussianHMM,
     HigherOrderHMM,
     IndependentHMM,
+    InvalidParameterError,
     MultinomialHMM,
     PoissonHMM,
     SufficientStatistics,
@@ -278,20 +279,20 @@ def test_chunk_source_errors():
 def test_partial_fit_needs_data_and_valid_steps():
     with pytest.raises(ValueError, match="X is None"):
         CategoricalHMM(2).partial_fit(None)
-    with pytest.raises(ValueError, match="step_decay"):
-        CategoricalHMM(2).partial_fit(np.array([[0], [1]]), step_decay=0.5)
-    with pytest.raises(ValueError, match="step must be"):
-        CategoricalHMM(2).partial_fit(np.array([[0], [1]]), step=0.0)
+    with pytest.raises(InvalidParameterError, match="online_decay"):
+        CategoricalHMM(2, online_decay=0.5).partial_fit(np.array([[0], [1]]))
+    with pytest.raises(InvalidParameterError, match="online_step"):
+        CategoricalHMM(2, online_step=0.0).partial_fit(np.array([[0], [1]]))
     model = CategoricalHMM(2, random_state=0).partial_fit(np.array([[0], [1], [1]]))
     assert model.emissionprob_.shape == (2, 2)
 
 
 def test_partial_fit_constant_step_follows_drift():
     rng = np.random.default_rng(0)
-    model = PoissonHMM(1, random_state=0)
+    model = PoissonHMM(1, random_state=0, online_step=0.2)
     for rate in (2.0, 20.0):
         for _ in range(60):
-            model.partial_fit(rng.poisson(rate, size=(200, 1)).astype(float), step=0.2)
+            model.partial_fit(rng.poisson(rate, size=(200, 1)).astype(float))
     assert abs(model.lambdas_[0, 0] - 20.0) < 0.5
 
 
@@ -343,3 +344,22 @@ def test_cli_fit_streams_fasta_in_chunks(tmp_path):
     small, whole = load(tmp_path / "small.hmm"), load(tmp_path / "whole.hmm")
     assert_allclose(small.emissionprob_, whole.emissionprob_, rtol=1e-10)
     assert_allclose(small.transmat_, whole.transmat_, rtol=1e-10)
+
+
+def test_partial_fit_higher_order():
+    X = _data("symbols")
+    model = HigherOrderHMM(CategoricalHMM(2, random_state=0), order=2)
+    for start in range(0, X.shape[0], 50):
+        model.partial_fit(X[start:start + 50])
+    assert model.transmat_.shape == (2, 2, 2)
+    assert_allclose(model.transmat_.sum(axis=-1), 1.0)
+
+
+def test_chunk_source_names_the_impossible_sequence_in_the_whole_source():
+    model = CategoricalHMM(2, init_params="", n_iter=2)
+    model.startprob_ = np.array([1.0, 0.0])
+    model.transmat_ = np.eye(2)
+    model.emissionprob_ = np.array([[1.0, 0.0], [0.0, 1.0]])
+    chunks = [(np.array([[0], [0]]), [2]), (np.array([[0], [1]]), [1, 1])]
+    with pytest.raises(ValueError, match="sequence 2 has zero probability"):
+        model.fit(chunks)

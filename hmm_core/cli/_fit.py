@@ -86,8 +86,9 @@ def cmd_fit(args):
             raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
-        streamed = fmt in ("fasta", "fastq") and args.kind in (None, "categorical") \
-            and not getattr(args, "scheduler", None)  # a cluster gets the data in partitions
+        streamed = (fmt in ("fasta", "fastq") and args.kind in (None, "categorical")
+                    and alphabet is not None
+                    and not getattr(args, "scheduler", None))  # a cluster gets partitions
         with memory_hint(f"while fitting: fit reads all of {args.data} and trains on it at "
                          "once; fit fewer or shorter sequences"):
             start = time.perf_counter()
@@ -131,8 +132,6 @@ class _FastaSource:
     def __init__(self, args, alphabet, fmt, n_states):
         from hmm_core.cli._batch import chunk_frames
 
-        if alphabet is None:
-            raise UsageError(f"fitting {fmt.upper()} needs --alphabet")
         self.path, self.alphabet, self.fastq = args.data, alphabet, fmt == "fastq"
         self.max_frames = chunk_frames(n_states, getattr(args, "chunk_size", None))
         self.columns = None

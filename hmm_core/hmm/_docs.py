@@ -62,4 +62,10 @@ SHARED_PARAMETERS = {
         holds the log-likelihoods so far); the model's parameters are already
         updated. With ``n_init > 1`` each run has its own monitor. Its return
         value is ignored; it is not written to model files.""",
+    "online_decay": """online_decay : float in (0.5, 1], default 0.6
+        ``kappa`` of :meth:`partial_fit` (online EM): its ``t``-th update
+        (``t >= 1``) has weight ``(t + 2) ** -kappa``.""",
+    "online_step": """online_step : float in (0, 1] or None
+        A constant weight of every :meth:`partial_fit` update instead, which
+        forgets old data at a fixed rate (for data that drift).""",
 }

@@ -15,25 +15,14 @@ that the priors (pseudo-counts) weigh as they would in a batch fit on that
 many frames: ``n_eff`` is the number of frames seen with decaying steps, and
 with a constant step the frames of the ``1 / rho`` chunks it effectively
 remembers. The first chunk sets ``s`` (``rho_0 = 1``); after it
-``rho_t = (t + 2) ** -step_decay`` (``step_decay`` in (0.5, 1] gives the
-convergence of stochastic approximation), or a constant ``step``, which
+``rho_t = (t + 2) ** -online_decay`` (``online_decay`` in (0.5, 1] gives the
+convergence of stochastic approximation), or a constant ``online_step``, which
 forgets old data at a fixed rate and so follows drifting data.
 """
 
 from __future__ import annotations
 
-import numbers
-
 __all__ = ["partial_fit"]
-
-
-def _check_steps(step_decay, step):
-    if isinstance(step_decay, bool) or not isinstance(step_decay, numbers.Real) or not (
-            0.5 < step_decay <= 1.0):
-        raise ValueError(f"step_decay must be a number in (0.5, 1], got {step_decay!r}")
-    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Real)
-                             or not 0.0 < step <= 1.0):
-        raise ValueError(f"step must be None or a number in (0, 1], got {step!r}")
 
 
 def _is_fitted(model):
@@ -44,9 +33,10 @@ def _is_fitted(model):
     return True
 
 
-def partial_fit(model, X, lengths, step_decay, step):
+def partial_fit(model, X, lengths):
     """One stepwise-EM update of ``model`` from a chunk (see the module documentation)."""
-    _check_steps(step_decay, step)
+    model._check_settings()
+    step_decay, step = model.online_decay, model.online_step
     if X is None:
         raise ValueError("partial_fit needs observations: X is None")
     online = model.__dict__.get("_online")

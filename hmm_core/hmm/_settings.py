@@ -38,6 +38,19 @@ def _ties_rule(check):
     return Check(rule)
 
 
+def _online_decay(value, name, owner):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.5 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0.5, 1], got {value!r}")
+    return value
+
+
+def _online_step(value, name, owner):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not 0 < value <= 1):
+        raise ValueError(f"{name} must be None or a number in (0, 1], got {value!r}")
+    return value
+
+
 def _states(owner):
     return (owner.n_components,)
 
@@ -63,6 +76,8 @@ CHAIN_RULES = {
     "emission_ties": _ties_rule(_topology.check_emission_ties),
     "transmat_ties": _ties_rule(_topology.check_transmat_ties),
     "callback": CallableOrNone(),
+    "online_decay": Check(_online_decay),
+    "online_step": Check(_online_step),
     "startprob_prior": Prior(_states),
     "transmat_prior": Prior(_pairs),
     "endprob_prior": Prior(_states),

@@ -430,15 +430,19 @@ class Training(HMMCore, abstract=True):
         self._check()
         return self
 
-    def partial_fit(self, X, lengths=None, step_decay=0.6, step=None):
+    def partial_fit(self, X, lengths=None):
         """Online EM: one stepwise-EM update from a chunk of sequences.
 
         Runs the E-step on the chunk under the current parameters, mixes its
         statistics (normalised per frame) into running statistics with
         weight ``rho_t``, and runs the M-step on them (Cappé & Moulines 2009;
-        Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The first call
-        on a model without parameters initialises them from its chunk, as
-        :meth:`initialize`. :meth:`fit` forgets the running statistics.
+        Liang & Klein 2009; see :mod:`hmm_core.hmm._online`). The ``t``-th
+        update (``t >= 1``) has weight ``(t + 2) ** -online_decay``, or
+        ``online_step`` when that is set; the first has weight 1. The first
+        call on a model without parameters initialises them from its chunk,
+        as :meth:`initialize`; on a model fitted otherwise (or loaded from a
+        file, which does not keep the running statistics) the first call
+        starts them from its chunk. :meth:`fit` forgets them.
 
         Parameters
         ----------
@@ -446,11 +450,6 @@ class Training(HMMCore, abstract=True):
             Concatenated observation sequences of the chunk.
         lengths : array-like of int, optional
             Lengths of the sequences in ``X``; None means one sequence.
-        step_decay : float, default 0.6
-            ``kappa`` in (0.5, 1]: the ``t``-th update (``t >= 1``) has weight
-            ``rho_t = (t + 2) ** -kappa``; the first has weight 1.
-        step : float in (0, 1], optional
-            A constant weight instead, for data whose distribution drifts.
 
         Returns
         -------
@@ -458,4 +457,4 @@ class Training(HMMCore, abstract=True):
         """
         from hmm_core.hmm._online import partial_fit
 
-        return partial_fit(self, X, lengths, step_decay, step)
+        return partial_fit(self, X, lengths)

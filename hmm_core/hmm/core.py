@@ -201,7 +201,8 @@ class HMMCore(Estimator, abstract=True):
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="st", init_params="st", end_state=False,
                  endprob_prior=1.0, n_init=1, n_threads=None, training="baum-welch",
-                 emission_ties=None, transmat_ties=None, callback=None):
+                 emission_ties=None, transmat_ties=None, callback=None,
+                 online_decay=0.6, online_step=None):
         self._set_params_from(locals())
 
     def __str__(self):
@@ -326,6 +327,10 @@ class HMMCore(Estimator, abstract=True):
     def _file_params(self):
         params = self.get_params(deep=False)
         params["callback"] = None  # code is not data
+        # Online-EM steps are written only when set, so files stay as before.
+        for name, default in (("online_decay", 0.6), ("online_step", None)):
+            if name in params and params[name] == default:
+                del params[name]
         return params
 
     def _file_state(self, writer, prefix):

@@ -376,6 +376,23 @@ class HigherOrderHMM(Queries, Estimator):
         self._expanded().m_step(stats)
         return self
 
+    def partial_fit(self, X, lengths=None):
+        """Online EM on the expanded model (see :meth:`BaseHMM.partial_fit`).
+
+        The steps are the template model's ``online_decay`` and ``online_step``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths : array-like of int, optional
+
+        Returns
+        -------
+        self
+        """
+        self._expanded().partial_fit(X, lengths)
+        return self
+
     # ----------------------------------------------------- scoring, decoding
     score_sequences = _on_expanded("score_sequences")
     aic = _on_expanded("aic")

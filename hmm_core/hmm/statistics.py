@@ -195,7 +195,7 @@ class SufficientStatistics:
     __radd__ = __add__
 
     def scale(self, factor):
-        """Statistics weighted by ``factor`` (the data counted ``factor`` times).
+        """Weight the statistics by ``factor``, as if the data counted ``factor`` times.
 
         Counts, the log-likelihood and the emission's sums are multiplied;
         weighted means are unchanged. Online EM mixes statistics with it:
@@ -221,7 +221,7 @@ class SufficientStatistics:
             _scale_tree(self.emission, factor))
 
     def copy(self):
-        """A deep copy.
+        """Return a deep copy.
 
         Returns
         -------
@@ -234,7 +234,7 @@ class SufficientStatistics:
             _copy_tree(self.emission))
 
     def arrays(self):
-        """Every statistic as a flat dict of arrays (for comparisons and storage).
+        """Return every statistic as a flat dict of arrays (for comparisons and storage).
 
         Returns
         -------

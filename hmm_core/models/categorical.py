@@ -60,5 +60,6 @@ class CategoricalHMM(BaseHMM):
                  random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
                  init_params="ste", end_state=False, endprob_prior=1.0, n_init=1,
                  n_threads=None, training="baum-welch", emission_ties=None,
-                 transmat_ties=None, callback=None):
+                 transmat_ties=None, callback=None,
+                 online_decay=0.6, online_step=None):
         self._set_params_from(locals())

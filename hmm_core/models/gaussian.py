@@ -102,7 +102,8 @@ class GaussianHMM(BaseHMM):
                  startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
                  covars_prior=None, covars_weight=1, algorithm="viterbi", random_state=None,
                  n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
-                 end_state=False, endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
+                 end_state=False, endprob_prior=1.0, n_init=1, n_threads=None, callback=None,
+                 online_decay=0.6, online_step=None):
         self._set_params_from(locals())
 
     @property

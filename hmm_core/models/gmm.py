@@ -96,7 +96,8 @@ class GMMHMM(BaseHMM):
                  covars_prior=None, covars_weight=None, algorithm="viterbi",
                  covariance_type="diag", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params="stmcw", init_params="stmcw", end_state=False,
-                 endprob_prior=1.0, n_init=1, n_threads=None, callback=None):
+                 endprob_prior=1.0, n_init=1, n_threads=None, callback=None,
+                 online_decay=0.6, online_step=None):
         self._set_params_from(locals())
 
     @property

@@ -83,7 +83,8 @@ class IndependentHMM(BaseHMM):
                  algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2,
                  verbose=False, params=None, init_params=None, end_state=False,
                  endprob_prior=1.0, n_init=1, n_threads=None,
-                 training="baum-welch", emission_ties=None, transmat_ties=None, callback=None):
+                 training="baum-welch", emission_ties=None, transmat_ties=None, callback=None,
+                 online_decay=0.6, online_step=None):
         self._set_params_from(locals())
 
     # ``params``/``init_params`` default to every letter, which depends on the blocks.
