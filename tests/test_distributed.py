@@ -235,6 +235,10 @@ def test_fit_survives_a_killed_worker(client, tmp_path):
         if monitor.iter == 3 and not killed:
             os.kill(pids[victim], signal.SIGKILL)
             killed.append(victim)
+            # let the scheduler see the loss before the next broadcast
+            deadline = time.monotonic() + 30
+            while victim in client.scheduler_info()["workers"] and time.monotonic() < deadline:
+                time.sleep(0.1)
 
     disturbed = hd.fit(make(kill_once), hd.from_files(paths), client=client)
     assert killed
