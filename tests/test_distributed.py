@@ -219,7 +219,14 @@ def test_verbose_and_callback_run_on_the_client(client, categorical, capsys):
 
 
 # -------------------------------------------------------------------- faults
-def test_fit_survives_a_killed_worker(client, tmp_path):
+def test_fit_survives_a_killed_worker(tmp_path):
+    # A cluster of its own: the other tests never see the restarted worker.
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        _killed_worker_fit(client, tmp_path)
+
+
+def _killed_worker_fit(client, tmp_path):
     X, lengths = _symbols(8, n_seq=80)
     paths, _ = _npz_files(tmp_path, X, lengths, 6)
 
