@@ -133,7 +133,8 @@ def cmd_fit(args):
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
         streamed = (len(fmts) == 1 and fmts <= {"fasta", "fastq"}
-                    and args.kind in (None, "categorical") and alphabet is not None)
+                    and args.kind in (None, "categorical") and alphabet is not None
+                    and not getattr(args, "scheduler", None))  # a cluster gets partitions
         with memory_hint(f"while fitting: fit reads all of {data_label(args)} and trains on "
                          "it at once; fit fewer or shorter sequences"):
             start = time.perf_counter()
@@ -147,7 +148,12 @@ def cmd_fit(args):
             try:
                 with warnings.catch_warnings():  # said once, below, as one line
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(*data)
+                    if getattr(args, "scheduler", None):
+                        from hmm_core.cli._remote import fit_remote
+
+                        fit_remote(args, model, obs)
+                    else:
+                        model.fit(*data)
             except ValueError as exc:
                 raise ValueError(f"cannot fit a {kind} model to {data_label(args)}: "
                                  f"{exc}") from None

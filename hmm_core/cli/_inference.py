@@ -22,6 +22,7 @@ from hmm_core.cli._common import (
 )
 from hmm_core.cli._outputs import Outputs, numpy_name, output_format
 from hmm_core.cli._parser import UsageError
+from hmm_core.cli._remote import remote
 from hmm_core.cli._tracks import (
     BedGraphWriter,
     bed_lines,
@@ -56,9 +57,10 @@ def cmd_score(args):
                               zip(chunk.ids, chunk.lengths.tolist(), scores.tolist(),
                                   strict=True))
 
-        stats = stream_chunks(chunks, total, args, "scoring", process,
-                              f"while scoring a chunk of up to {max_frames:,} frames: "
-                              "lower --chunk-size")
+        with remote(args, model, [("score_sequences", ())]) as (model, prefetch):
+            stats = stream_chunks(prefetch(chunks), total, args, "scoring", process,
+                                  f"while scoring a chunk of up to {max_frames:,} frames: "
+                                  "lower --chunk-size")
         if args.summary:
             write_json(out.open("--summary"),
                        {"model_file": args.model, "data": data_label(args),
@@ -151,7 +153,10 @@ def cmd_decode(args):
                 handle.writelines(f"{ids[q]}{delim}{p}{delim}{s}\n" for q, p, s in
                                   zip(seq.tolist(), pos.tolist(), shown(path), strict=True))
 
-        stats = stream_chunks(chunks, total, args, "decoding", process, hint)
+        jobs = [("decode_sequences", (args.algorithm,))]
+        jobs += [("predict_proba", ())] if args.posteriors else []
+        with remote(args, model, jobs) as (model, prefetch):
+            stats = stream_chunks(prefetch(chunks), total, args, "decoding", process, hint)
         with memory_hint(hint):
             ids = np.array(keep["ids"], dtype=str)
             lengths = (np.concatenate(keep["lengths"]) if keep["lengths"]

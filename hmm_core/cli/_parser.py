@@ -40,6 +40,9 @@ def _output_format(parser, choices):
 
 def _run_options(parser, chunks=True):
     parser.add_argument("--threads", type=int, help="kernel threads (default: all)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on a Dask cluster: a scheduler address (tcp://host:8786), "
+                             "or local:N for N local worker processes (needs hmm-core[dask])")
     parser.add_argument("--summary", metavar="JSON", help="also write a JSON summary here")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar and no report on stderr")
