@@ -119,3 +119,116 @@ def test_spherical_covars_shape_after_fit():
     ours = GaussianHMM(2, "spherical", random_state=0, n_iter=3).fit(X)
     assert ours._covars_.shape == (2,) and ours.covars_.shape == (2, 3, 3)
     np.testing.assert_array_equal(ours.covars_, ours._covars_[:, None, None] * np.eye(3))
+
+
+# ------------------------------------------------------------------ variational models
+_MCGRORY_MEANS = {"full": 1.41058519, "tied": 1.4774254, "spherical": 1.4105851867634462,
+                  "diag": 1.410585186763446}  # hmmlearn's test_fit_mcgrory_titterington1d
+
+
+def _mcgrory_titterington(cls):
+    model = cls(4, init_params="")
+    model.startprob_ = np.full(4, 0.25)
+    model.transmat_ = np.array([[0.2, 0.2, 0.3, 0.3], [0.3, 0.2, 0.2, 0.3],
+                                [0.2, 0.3, 0.3, 0.2], [0.3, 0.3, 0.2, 0.2]])
+    model.means_ = np.array([[-1.5], [0.0], [1.5], [3.0]])
+    model.covars_ = np.sqrt([[0.25]] * 4)
+    return model
+
+
+def _uniform_chain(model, n_frames):
+    n = model.n_components
+    model.startprob_prior_ = np.full(n, 1 / n)
+    model.startprob_posterior_ = np.full(n, 1 / n)
+    model.transmat_prior_ = np.full((n, n), 1 / n)
+    model.transmat_posterior_ = np.full((n, n), 1 / n) * n_frames
+
+
+def test_seeded_gaussian_sample_differs_from_hmmlearns():
+    """The same seed gives other frames: hmm_core draws all normals at once, vectorised."""
+    ours = _mcgrory_titterington(GaussianHMM).sample(500, random_state=234234)[0]
+    theirs = _mcgrory_titterington(hmmlearn_hmm.GaussianHMM).sample(500, random_state=234234)[0]
+    assert ours.shape == theirs.shape and not np.allclose(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ["full", "tied", "spherical", "diag"])
+def test_mcgrory_titterington_from_hmmlearns_sample_and_initialisation(kind):
+    """hmmlearn's test_fit_mcgrory_titterington1d with hmmlearn's frames and start.
+
+    The test's hard-coded mean comes from frames drawn by hmmlearn's sampler
+    and a k-means start drawn from the same stream. Given those frames and
+    hmmlearn's initial posteriors, hmm_core's VB fit converges to the test's
+    number (and to hmmlearn's own fit).
+    """
+    from sklearn.utils import check_random_state
+
+    from hmm_core import VariationalGaussianHMM
+
+    vhmm = pytest.importorskip("hmmlearn.vhmm")
+    random_state = check_random_state(234234)
+    X = _mcgrory_titterington(hmmlearn_hmm.GaussianHMM).sample(500, random_state=random_state)[0]
+    theirs = vhmm.VariationalGaussianHMM(5, n_iter=1000, tol=1e-9, init_params="mc",
+                                         random_state=random_state, covariance_type=kind)
+    _uniform_chain(theirs, len(X))
+    theirs._init(X, [len(X)])
+    theirs._check()
+    ours = VariationalGaussianHMM(5, n_iter=1000, tol=1e-9, init_params="",
+                                  covariance_type=kind)
+    for name in ("startprob", "transmat", "means", "beta", "dof", "scale"):
+        for end in ("_prior_", "_posterior_"):
+            setattr(ours, name + end, np.array(getattr(theirs, name + end), dtype=float))
+    ours.fit(X)
+    theirs.set_params(init_params="").fit(X)
+    assert sorted(ours.means_posterior_.ravel())[3] == pytest.approx(_MCGRORY_MEANS[kind])
+    np.testing.assert_allclose(np.sort(ours.means_posterior_.ravel()),
+                               np.sort(theirs.means_posterior_.ravel()), rtol=1e-6)
+
+
+def _beal_frames():
+    X = np.tile([0, 1, 2], 100)[:, None]
+    return X, [100, 100, 100]
+
+
+def test_variational_categorical_missing_symbols_and_inferred_n_features():
+    """hmmlearn's test_n_features and test_init_incorrect_priors, case by case.
+
+    hmm_core refuses what hmmlearn refuses (too small an ``n_features``,
+    non-integer symbols, priors and posteriors of the wrong shape) except two
+    cases, which follow hmm_core's ``CategoricalHMM``: symbol -1 marks a
+    missing frame, and an emission posterior set by hand fixes ``n_features``
+    (the data need not hold its highest symbol).
+    """
+    from hmm_core import CategoricalHMM, VariationalCategoricalHMM
+
+    X, lengths = _beal_frames()
+    model = VariationalCategoricalHMM(4, n_iter=5, random_state=1984)
+    model.n_features = 2
+    with pytest.raises(ValueError, match="n_features"):
+        model.fit(X, lengths)
+    with pytest.raises(ValueError, match="X"):
+        VariationalCategoricalHMM(4, n_iter=5).fit(X + 0.5, lengths)
+    for name, shape in [("startprob_prior_", (3,)), ("startprob_posterior_", (3,)),
+                        ("transmat_prior_", (3, 3)), ("transmat_posterior_", (3, 3)),
+                        ("emissionprob_prior_", (3, 3))]:
+        model = VariationalCategoricalHMM(4, n_iter=5, random_state=1984, init_params="")
+        model.fit(X, lengths)
+        setattr(model, name, np.full(shape, 0.5))
+        with pytest.raises(ValueError, match=name.split("_")[0]):
+            model.fit(X, lengths)
+
+    # -1 is a missing frame: it adds no emission count (hmmlearn raises).
+    missing = X.copy()
+    missing[0] = -1
+    model = VariationalCategoricalHMM(4, n_iter=5, random_state=1984).fit(missing, lengths)
+    counts = model.emissionprob_posterior_ - model.emissionprob_prior_
+    assert counts.sum() == pytest.approx(len(X) - 1)
+
+    # A hand-set (4, 4) emission posterior means four symbols, as CategoricalHMM's
+    # emissionprob_ does; hmmlearn infers three from the data and raises.
+    model = VariationalCategoricalHMM(4, n_iter=5, random_state=1984, init_params="st")
+    model.emissionprob_prior_ = np.full((4, 4), 7 / 4)
+    model.emissionprob_posterior_ = np.full((4, 4), 0.25)
+    assert model.fit(X, lengths).n_features == 4
+    em = CategoricalHMM(4, n_iter=5, random_state=1984, init_params="st")
+    em.emissionprob_ = np.full((4, 4), 0.25)
+    assert em.fit(X, lengths).n_features == 4
