@@ -1,11 +1,14 @@
 """Batch processing for the command line: chunks of bounded size, read ahead
 in a thread while the kernels work, with a progress bar and throughput.
 
-A FASTA/FASTQ file is streamed record by record, so a file larger than memory
-is processed in chunks of about ``max_frames`` frames; other formats are read
-whole and then split the same way. Within a chunk the kernels parallelise
-over sequences; reading the next chunk overlaps with them (the kernels release
-the GIL).
+Every format is streamed: FASTA/FASTQ record by record, CSV/TSV row by row,
+``.npy`` memory-mapped and the ``X`` of ``.npz`` row block by row block, so a
+file larger than memory is processed in chunks of about ``max_frames`` frames
+of whole sequences. A table whose rows of one id are not together is read
+whole and then split the same way (its sequences are then in order of first
+appearance, as :func:`~hmm_core.io.formats.read_table` makes them).
+Within a chunk the kernels parallelise over sequences; reading the next chunk
+overlaps with them (the kernels release the GIL).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from hmm_core.io._chunked import iter_array_chunks, iter_table_chunks, table_grouped
 from hmm_core.io.formats import Observations, detect_format, iter_fasta_chunks
 
 __all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream"]
@@ -72,7 +76,7 @@ class Progress:
             sys.stderr.flush()
 
 
-def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
+def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, columns=None):
     """Chunks of whole sequences of about ``max_frames`` frames.
 
     Parameters
@@ -84,8 +88,10 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
         Needed for FASTA/FASTQ, which are streamed.
     max_frames : int
     read_whole : callable
-        Returns the :class:`~hmm_core.formats.Observations` of a file in any
-        other format; they are split into chunks after reading.
+        Returns the :class:`~hmm_core.formats.Observations` of the whole
+        file; used for tables whose rows of one id are not together.
+    id_column, columns : optional
+        Of a table, as for :func:`~hmm_core.io.formats.read_table`.
 
     Returns
     -------
@@ -103,6 +109,12 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
             raise ValueError(f"{path}: reading {fmt.upper()} needs an alphabet: pass "
                              "--alphabet, or fit the model from FASTA with hmm-core fit")
         return iter_fasta_chunks(path, alphabet, max_frames, fmt == "fastq"), size
+    if fmt in ("npy", "npz"):
+        return iter_array_chunks(path, max_frames), size
+    delimiter = "\t" if fmt == "tsv" else ","
+    if table_grouped(path, id_column, delimiter):
+        return iter_table_chunks(path, max_frames, id_column, columns, alphabet,
+                                 delimiter), size
 
     def split():
         obs = read_whole()

@@ -191,7 +191,9 @@ def data_chunks(args, meta, model, alphabet):
     for path in files:
         one = argparse_copy(args, data=[path])
         chunks, size = iter_chunks(path, args.format, alphabet, max_frames,
-                                   lambda one=one: read_data(one, meta, alphabet))
+                                   lambda one=one: read_data(one, meta, alphabet),
+                                   args.id_column or meta.get("id_column"),
+                                   _columns(args, meta))
         opened.append((path, chunks, total))
         total += size
 
@@ -200,8 +202,8 @@ def data_chunks(args, meta, model, alphabet):
         if fmt in ("fasta", "fastq"):
             return (f"while reading {path}: lower --chunk-size (now {max_frames:,} frames; "
                     "a chunk holds at least one whole record)")
-        return (f"while reading {path}: {fmt.upper()} data is read whole (only FASTA "
-                "and FASTQ are streamed); split the file")
+        return (f"while reading {path}: lower --chunk-size (now {max_frames:,} frames; "
+                "a chunk holds at least one whole sequence)")
 
     def reading():
         check = _IdCheck() if len(opened) > 1 else None  # one file: its ids as they are
