@@ -23,7 +23,7 @@ import numpy as np
 from hmm_core.io._chunked import iter_array_chunks, iter_table_chunks, table_grouped
 from hmm_core.io.formats import Observations, detect_format, iter_fasta_chunks
 
-__all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream"]
+__all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream", "streamed"]
 
 # Memory budget of one chunk: the (frames, states) float arrays dominate.
 CHUNK_BYTES = 64 << 20
@@ -76,7 +76,16 @@ class Progress:
             sys.stderr.flush()
 
 
-def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, columns=None):
+def streamed(path, fmt, id_column=None):
+    """Whether :func:`iter_chunks` streams a file (all but tables with ids spread out)."""
+    fmt = detect_format(path, fmt)
+    if fmt not in ("csv", "tsv"):
+        return True
+    return table_grouped(path, id_column, "\t" if fmt == "tsv" else ",")
+
+
+def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, columns=None,
+                grouped=None):
     """Chunks of whole sequences of about ``max_frames`` frames.
 
     Parameters
@@ -92,6 +101,8 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, col
         file; used for tables whose rows of one id are not together.
     id_column, columns : optional
         Of a table, as for :func:`~hmm_core.io.formats.read_table`.
+    grouped : bool, optional
+        Whether the table's rows of one id are together, if known.
 
     Returns
     -------
@@ -112,7 +123,9 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, col
     if fmt in ("npy", "npz"):
         return iter_array_chunks(path, max_frames), size
     delimiter = "\t" if fmt == "tsv" else ","
-    if table_grouped(path, id_column, delimiter):
+    if grouped is None:
+        grouped = table_grouped(path, id_column, delimiter)
+    if grouped:
         return iter_table_chunks(path, max_frames, id_column, columns, alphabet,
                                  delimiter), size
 

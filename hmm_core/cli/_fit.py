@@ -135,9 +135,7 @@ def cmd_fit(args):
             raise UsageError("--threads must be at least 1")
         streamed = _streamable(files, fmts, args, alphabet)
         with memory_hint(f"while fitting: fit reads all of {data_label(args)} and trains on "
-                         "it at once; fit fewer or shorter sequences" if not streamed else
-                         "while fitting: lower --chunk-size (a chunk holds at least one "
-                         "whole sequence)"):
+                         "it at once; fit fewer or shorter sequences"):
             start = time.perf_counter()
             model, kind = _build_model(args, alphabet)
             if streamed:  # read once per EM iteration, one chunk at a time
