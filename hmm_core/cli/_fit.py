@@ -11,6 +11,7 @@ import numpy as np
 
 from hmm_core.cli._common import (
     _columns,
+    _IdCheck,
     data_files,
     data_label,
     finite_or_none,
@@ -141,6 +142,10 @@ def cmd_fit(args):
             if streamed:  # read once per EM iteration, one chunk at a time
                 obs = _FileSource(files, alphabet, model.n_components, args)
                 data = (obs, None)
+                if not fmts & {"fasta", "fastq"}:  # data of one chunk: fit it as it is
+                    whole = obs.single_chunk()
+                    if whole is not None:
+                        obs, data = whole, (whole.X, whole.lengths)
             else:
                 obs = read_data(args, {}, alphabet)
                 data = (obs.X, obs.lengths)
@@ -206,16 +211,34 @@ class _FileSource:
             raise UsageError(f"--chunk-size: {exc}") from None
         self.columns = None
 
-    def __call__(self):
+    def _chunks(self, path):
         from hmm_core.cli._batch import iter_chunks
 
         args = self.args
-        for path in self.paths:
-            chunks, _ = iter_chunks(path, args.format, self.alphabet, self.max_frames,
-                                    None, args.id_column, _columns(args, {}))
-            for chunk, _ in chunks:
+        chunks, _ = iter_chunks(path, args.format, self.alphabet, self.max_frames, None,
+                                args.id_column, _columns(args, {}), True)
+        return (chunk for chunk, _ in chunks)
+
+    def single_chunk(self):
+        """The data as one :class:`Observations` if it is one chunk, else None."""
+        if len(self.paths) != 1:
+            return None
+        chunks = self._chunks(self.paths[0])
+        first, second = next(chunks), next(chunks, None)
+        chunks.close()
+        return first if second is None else None
+
+    def __call__(self):
+        check = _IdCheck() if len(self.paths) > 1 else None
+        for index, path in enumerate(self.paths):
+            for chunk in self._chunks(path):
                 if self.columns is None:
-                    self.columns = chunk.columns
+                    self.columns, self.first = chunk.columns, path
+                elif chunk.columns != self.columns:
+                    raise ValueError(f"{path} has columns {chunk.columns} but {self.first} "
+                                     f"has {self.columns}")
+                if check is not None:
+                    check.add(chunk.ids, index, path)
                 yield chunk.X, chunk.lengths
 
 
