@@ -211,3 +211,21 @@ def test_lengths_not_adding_up(tmp_path):
         list(iter_array_chunks(tmp_path / "f.npz", 50))
     assert _run("fit", tmp_path / "d.npz", "--kind", "gaussian", "-o", tmp_path / "m.npz",
                 "-q") != 0
+
+
+def test_fit_streams_several_files(tmp_path, capsys):
+    X, lengths, ids = _data(20)
+    half = int(lengths[:10].sum())
+    _write_npz(tmp_path / "a.npz", X[:half], lengths[:10], ids[:10])
+    _write_npz(tmp_path / "b.npz", X[half:], lengths[10:], ids[10:])
+    _write_npz(tmp_path / "all.npz", X, lengths, ids)
+    for names, out in ((("a.npz", "b.npz"), "two.npz"), (("all.npz",), "one.npz")):
+        assert _run("fit", *[tmp_path / n for n in names], "--kind", "gaussian", "-n", 2,
+                    "--seed", 1, "--n-iter", 5, "--chunk-size", 80, "-o", tmp_path / out,
+                    "-q") == 0
+    np.testing.assert_allclose(hmm_core.load(tmp_path / "two.npz").means_,
+                               hmm_core.load(tmp_path / "one.npz").means_, rtol=1e-10)
+    _write_npz(tmp_path / "c.npz", X[:half], lengths[:10], ids[:10])
+    assert _run("fit", tmp_path / "a.npz", tmp_path / "c.npz", "--kind", "gaussian",
+                "--chunk-size", 80, "-o", tmp_path / "bad.npz", "-q") == 1
+    assert "'s0' is in both" in capsys.readouterr().err
