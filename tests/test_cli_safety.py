@@ -327,11 +327,13 @@ def test_out_of_memory_reading_a_whole_table_does_not_blame_the_chunk_size(
         tmp_path, files, capsys, monkeypatch):
     import hmm_core.io.formats as formats
 
-    np.savez("d.npz", X=np.zeros((10, 1), dtype=int))
+    # .npz and tables grouped by id are streamed; a table whose ids are spread out is read whole
+    with open("d.csv", "w") as handle:
+        handle.write("id,x\na,0\nb,1\na,0\n")
     monkeypatch.setattr(formats, "read_observations", _raise_memory_error)
-    assert _run("score", "m.npz", "d.npz", "-q") == 1
+    assert _run("score", "m.npz", "d.csv", "--id-column", "id", "-q") == 1
     err = capsys.readouterr().err
-    assert "out of memory" in err and "--chunk-size" not in err and "d.npz" in err, err
+    assert "out of memory" in err and "--chunk-size" not in err and "d.csv" in err, err
 
 
 # ------------------------------------------------------------------ end to end

@@ -1,11 +1,14 @@
 """Batch processing for the command line: chunks of bounded size, read ahead
 in a thread while the kernels work, with a progress bar and throughput.
 
-A FASTA/FASTQ file is streamed record by record, so a file larger than memory
-is processed in chunks of about ``max_frames`` frames; other formats are read
-whole and then split the same way. Within a chunk the kernels parallelise
-over sequences; reading the next chunk overlaps with them (the kernels release
-the GIL).
+Every format is streamed: FASTA/FASTQ record by record, CSV/TSV row by row,
+``.npy`` memory-mapped and the ``X`` of ``.npz`` row block by row block, so a
+file larger than memory is processed in chunks of about ``max_frames`` frames
+of whole sequences. A table whose rows of one id are not together is read
+whole and then split the same way (its sequences are then in order of first
+appearance, as :func:`~hmm_core.io.formats.read_table` makes them).
+Within a chunk the kernels parallelise over sequences; reading the next chunk
+overlaps with them (the kernels release the GIL).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from hmm_core.io._chunked import iter_array_chunks, iter_table_chunks, table_grouped
 from hmm_core.io.formats import Observations, detect_format, iter_fasta_chunks
 
-__all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream"]
+__all__ = ["Progress", "chunk_frames", "iter_chunks", "segments", "stream", "streamed"]
 
 # Memory budget of one chunk: the (frames, states) float arrays dominate.
 CHUNK_BYTES = 64 << 20
@@ -72,7 +76,16 @@ class Progress:
             sys.stderr.flush()
 
 
-def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
+def streamed(path, fmt, id_column=None):
+    """Whether :func:`iter_chunks` streams a file (all but tables with ids spread out)."""
+    fmt = detect_format(path, fmt)
+    if fmt not in ("csv", "tsv"):
+        return True
+    return table_grouped(path, id_column, "\t" if fmt == "tsv" else ",")
+
+
+def iter_chunks(path, fmt, alphabet, max_frames, read_whole, id_column=None, columns=None,
+                grouped=None):
     """Chunks of whole sequences of about ``max_frames`` frames.
 
     Parameters
@@ -84,8 +97,12 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
         Needed for FASTA/FASTQ, which are streamed.
     max_frames : int
     read_whole : callable
-        Returns the :class:`~hmm_core.formats.Observations` of a file in any
-        other format; they are split into chunks after reading.
+        Returns the :class:`~hmm_core.formats.Observations` of the whole
+        file; used for tables whose rows of one id are not together.
+    id_column, columns : optional
+        Of a table, as for :func:`~hmm_core.io.formats.read_table`.
+    grouped : bool, optional
+        Whether the table's rows of one id are together, if known.
 
     Returns
     -------
@@ -103,6 +120,14 @@ def iter_chunks(path, fmt, alphabet, max_frames, read_whole):
             raise ValueError(f"{path}: reading {fmt.upper()} needs an alphabet: pass "
                              "--alphabet, or fit the model from FASTA with hmm-core fit")
         return iter_fasta_chunks(path, alphabet, max_frames, fmt == "fastq"), size
+    if fmt in ("npy", "npz"):
+        return iter_array_chunks(path, max_frames), size
+    delimiter = "\t" if fmt == "tsv" else ","
+    if grouped is None:
+        grouped = table_grouped(path, id_column, delimiter)
+    if grouped:
+        return iter_table_chunks(path, max_frames, id_column, columns, alphabet,
+                                 delimiter), size
 
     def split():
         obs = read_whole()

@@ -179,7 +179,7 @@ def data_chunks(args, meta, model, alphabet):
     (a chunk never spans two files) and running out of memory while reading
     says what would help.
     """
-    from hmm_core.cli._batch import chunk_frames, iter_chunks
+    from hmm_core.cli._batch import chunk_frames, iter_chunks, streamed
     from hmm_core.io.formats import detect_format
 
     n_states = getattr(model, "n_components", None) or getattr(model, "n_states_", 1)
@@ -187,21 +187,27 @@ def data_chunks(args, meta, model, alphabet):
         max_frames = chunk_frames(n_states, args.chunk_size)
     except ValueError as exc:
         raise UsageError(f"--chunk-size: {exc}") from None
-    files, opened, total = data_files(args), [], 0
+    files, opened, total, whole = data_files(args), [], 0, set()
+    id_column = args.id_column or meta.get("id_column")
     for path in files:
         one = argparse_copy(args, data=[path])
+        grouped = streamed(path, args.format, id_column)
+        if not grouped:
+            whole.add(path)
         chunks, size = iter_chunks(path, args.format, alphabet, max_frames,
-                                   lambda one=one: read_data(one, meta, alphabet))
+                                   lambda one=one: read_data(one, meta, alphabet),
+                                   id_column, _columns(args, meta), grouped)
         opened.append((path, chunks, total))
         total += size
 
     def hint(path):
         fmt = detect_format(path, args.format)
-        if fmt in ("fasta", "fastq"):
-            return (f"while reading {path}: lower --chunk-size (now {max_frames:,} frames; "
-                    "a chunk holds at least one whole record)")
-        return (f"while reading {path}: {fmt.upper()} data is read whole (only FASTA "
-                "and FASTQ are streamed); split the file")
+        if path in whole:
+            return (f"while reading {path}: the rows of each id are not together, so the "
+                    f"{fmt.upper()} table is read whole; sort it by id or split the file")
+        unit = "record" if fmt in ("fasta", "fastq") else "sequence"
+        return (f"while reading {path}: lower --chunk-size (now {max_frames:,} frames; "
+                f"a chunk holds at least one whole {unit})")
 
     def reading():
         check = _IdCheck() if len(opened) > 1 else None  # one file: its ids as they are

@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 
 from hmm_core.cli._common import (
+    _columns,
+    _IdCheck,
     data_files,
     data_label,
     finite_or_none,
@@ -119,7 +121,7 @@ def _other_model(kind, args, alphabet, common):
 
 def cmd_fit(args):
     """Run ``hmm-core fit``; returns the exit status."""
-    from hmm_core.io.formats import detect_format
+    from hmm_core.io.formats import FormatError, detect_format
 
     files = data_files(args)
     fmts = {detect_format(path, args.format) for path in files}
@@ -132,16 +134,19 @@ def cmd_fit(args):
                 raise UsageError(f"{fmt.upper()} input holds symbols: use --kind categorical")
         if args.threads is not None and args.threads < 1:
             raise UsageError("--threads must be at least 1")
-        streamed = (len(fmts) == 1 and fmts <= {"fasta", "fastq"}
-                    and args.kind in (None, "categorical") and alphabet is not None
+        streamed = (_streamable(files, fmts, args, alphabet)
                     and not getattr(args, "scheduler", None))  # a cluster gets partitions
         with memory_hint(f"while fitting: fit reads all of {data_label(args)} and trains on "
                          "it at once; fit fewer or shorter sequences"):
             start = time.perf_counter()
             model, kind = _build_model(args, alphabet)
             if streamed:  # read once per EM iteration, one chunk at a time
-                obs = _FastaSource(files, alphabet, fmts.pop(), model.n_components, args)
+                obs = _FileSource(files, alphabet, model.n_components, args)
                 data = (obs, None)
+                if not fmts & {"fasta", "fastq"}:  # data of one chunk: fit it as it is
+                    whole = obs.single_chunk()
+                    if whole is not None:
+                        obs, data = whole, (whole.X, whole.lengths)
             else:
                 obs = read_data(args, {}, alphabet)
                 data = (obs.X, obs.lengths)
@@ -154,6 +159,8 @@ def cmd_fit(args):
                         fit_remote(args, model, obs)
                     else:
                         model.fit(*data)
+            except FormatError:  # a streamed file's error already names it
+                raise
             except ValueError as exc:
                 raise ValueError(f"cannot fit a {kind} model to {data_label(args)}: "
                                  f"{exc}") from None
@@ -176,22 +183,68 @@ def cmd_fit(args):
     return 0
 
 
-class _FastaSource:
-    """A FASTA/FASTQ file as a re-iterable source of ``(X, lengths)`` chunks for ``fit``."""
+# Models whose ``fit`` takes a source of ``(X, lengths)`` chunks.
+_STREAMED_KINDS = (None, "categorical", "gaussian", "gmm", "poisson", "multinomial")
 
-    def __init__(self, paths, alphabet, fmt, n_states, args):
+
+def _streamable(files, fmts, args, alphabet):
+    """Whether ``fit`` can stream the data files through EM one chunk at a time."""
+    from hmm_core.io._chunked import table_grouped
+    from hmm_core.io.formats import detect_format
+
+    if args.kind not in _STREAMED_KINDS or len(fmts) != 1:
+        return False
+    fmt = next(iter(fmts))
+    if fmt in ("fasta", "fastq"):
+        return args.kind in (None, "categorical") and alphabet is not None
+    if fmt in ("csv", "tsv"):  # a table with ids spread out is read whole, as before
+        return all(table_grouped(path, args.id_column,
+                                 "\t" if detect_format(path, args.format) == "tsv" else ",")
+                   for path in files)
+    return True
+
+
+class _FileSource:
+    """Data files as a re-iterable source of ``(X, lengths)`` chunks for ``fit``."""
+
+    def __init__(self, paths, alphabet, n_states, args):
         from hmm_core.cli._batch import chunk_frames
 
-        self.paths, self.alphabet, self.fastq = paths, alphabet, fmt == "fastq"
-        self.max_frames = chunk_frames(n_states, getattr(args, "chunk_size", None))
+        self.paths, self.alphabet, self.args = paths, alphabet, args
+        try:
+            self.max_frames = chunk_frames(n_states, getattr(args, "chunk_size", None))
+        except ValueError as exc:
+            raise UsageError(f"--chunk-size: {exc}") from None
         self.columns = None
 
-    def __call__(self):
-        from hmm_core.io.formats import iter_fasta_chunks
+    def _chunks(self, path):
+        from hmm_core.cli._batch import iter_chunks
 
-        for path in self.paths:
-            for chunk, _ in iter_fasta_chunks(path, self.alphabet, self.max_frames,
-                                              self.fastq):
+        args = self.args
+        chunks, _ = iter_chunks(path, args.format, self.alphabet, self.max_frames, None,
+                                args.id_column, _columns(args, {}), True)
+        return (chunk for chunk, _ in chunks)
+
+    def single_chunk(self):
+        """The data as one :class:`Observations` if it is one chunk, else None."""
+        if len(self.paths) != 1:
+            return None
+        chunks = self._chunks(self.paths[0])
+        first, second = next(chunks), next(chunks, None)
+        chunks.close()
+        return first if second is None else None
+
+    def __call__(self):
+        check = _IdCheck() if len(self.paths) > 1 else None
+        for index, path in enumerate(self.paths):
+            for chunk in self._chunks(path):
+                if self.columns is None:
+                    self.columns, self.first = chunk.columns, path
+                elif chunk.columns != self.columns:
+                    raise ValueError(f"{path} has columns {chunk.columns} but {self.first} "
+                                     f"has {self.columns}")
+                if check is not None:
+                    check.add(chunk.ids, index, path)
                 yield chunk.X, chunk.lengths
 
 
@@ -216,7 +269,7 @@ def _warn_unconverged(model):
 
 
 def _fit_summary(model, obs, seconds, path):
-    if isinstance(obs, _FastaSource):
+    if isinstance(obs, _FileSource):
         loglik, n_seq, n_frames = _streamed_totals(model, obs)
     else:
         loglik = float(model.score(obs.X, obs.lengths))
@@ -226,7 +279,7 @@ def _fit_summary(model, obs, seconds, path):
                "n_sequences": n_seq, "n_frames": n_frames,
                "log_likelihood": finite_or_none(loglik), "seconds": seconds}
     monitor = getattr(model, "monitor_", None)
-    if isinstance(obs, _FastaSource) and monitor is not None:
+    if isinstance(obs, _FileSource) and monitor is not None:
         n_params = model._n_parameters()
         summary.update(iterations=monitor.iter, converged=bool(monitor.converged),
                        aic=finite_or_none(-2 * loglik + 2 * n_params),
