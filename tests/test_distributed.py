@@ -12,6 +12,7 @@ import dask.array as da
 import dask.bag as db
 import numpy as np
 import pytest
+from _dask_tasks import kernel_section
 from distributed import Client, LocalCluster
 
 from hmm_core import GMMHMM, CategoricalHMM, GaussianHMM, topology
@@ -274,27 +275,12 @@ def test_bad_partition_fails_the_job_with_its_name(client, categorical, tmp_path
 
 
 # ------------------------------------------------------------------- threads
-def _kernel_section(model, delay):
-    from threadpoolctl import threadpool_info
-
-    from hmm_core.distributed._worker import kernel_threads, worker_threads
-    from hmm_core.kernels.config import effective_n_threads
-
-    with kernel_threads(model) as n:
-        start = time.perf_counter()
-        used = effective_n_threads(model.n_threads)
-        blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-        time.sleep(delay)
-        return {"pid": os.getpid(), "dask": worker_threads(), "n": n, "kernel": used,
-                "blas": blas, "start": start, "end": time.perf_counter()}
-
-
 def test_kernels_use_the_workers_threads_one_call_at_a_time(client, categorical):
     model, _, _ = categorical
-    futures = [client.submit(_kernel_section, model, 0.3, pure=False) for _ in range(8)]
+    futures = [client.submit(kernel_section, model, 0.3, pure=False) for _ in range(8)]
     reports = client.gather(futures)
     for r in reports:
-        assert r["kernel"] == r["dask"] == r["n"] == 2
+        assert r["kernel"] == r["worker"] == r["n"] == 2
         assert all(b <= 2 for b in r["blas"])
     for pid in {r["pid"] for r in reports}:  # no two kernel sections of a worker overlap
         spans = sorted((r["start"], r["end"]) for r in reports if r["pid"] == pid)

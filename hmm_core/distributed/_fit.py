@@ -162,4 +162,7 @@ def fit(model, data, client=None, init_frames=None, split_every=8):
         model._check()
         return model
     finally:
-        client.cancel(loaded)
+        # Release, not cancel: cancelling keys whose dependents just failed
+        # trips an assertion in the scheduler and drops this client.
+        for future in loaded:
+            future.release()
