@@ -213,6 +213,16 @@ def test_deflate_bombs_are_refused_unread(workdir, bases):
     _refused(_write(workdir, "bomb-meta.npz", big_meta), "metadata of at most")
 
 
+def test_a_consistent_deflate_bomb_costs_one_copy_of_its_array(workdir, bases):
+    # A header that accounts for its 32 MiB of zeros passes the size checks; the
+    # array is read once into its own buffer and refused by the model's checks
+    # (under _outcome's memory bound), with no second copy of it on the way.
+    members = _members(bases["gaussian-full"])
+    data = _bomb(members, "fitted.transmat_.npy", _npy_header((4096, 1024)), 32 << 20)
+    assert len(data) < 1 << 20
+    _refused(_write(workdir, "bomb-array.npz", data), "transmat_")
+
+
 def _patch_sizes(data, name, compress_size=None, file_size=None, flag_bits=None,
                  method=None):
     """Rewrite the sizes (or flags, method) of member ``name`` in both of its ZIP headers."""

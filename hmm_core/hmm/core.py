@@ -13,6 +13,7 @@ combines them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import string
 
@@ -43,6 +44,21 @@ LETTER_ATTRIBUTES = {"s": "startprob_", "t": "transmat_", "e": "emissionprob_",
                      "m": "means_", "c": "covars_", "w": "weights_", "l": "lambdas_"}
 
 
+#: Arrays up to this size enter a fingerprint as their bytes, larger ones as a digest.
+_FINGERPRINT_BYTES = 1 << 16
+
+
+def _array_bytes(value):
+    """The exact content of an array, or a 256-bit digest of it when it is large.
+
+    Copying a large parameter on every validation would double a big model's
+    memory (and a hostile model file's: the copy happens while it is checked).
+    """
+    if value.nbytes <= _FINGERPRINT_BYTES or value.dtype.hasobject:
+        return value.tobytes()
+    return hashlib.blake2b(np.ascontiguousarray(value).view(np.uint8), digest_size=32).digest()
+
+
 def _fingerprint(obj, parts, fitted_only, depth=0):
     """Append obj's public attributes (only ``name_`` ones if fitted_only).
 
@@ -52,13 +68,13 @@ def _fingerprint(obj, parts, fitted_only, depth=0):
         if name.startswith("_") or name == "monitor_" or (fitted_only and not name.endswith("_")):
             continue
         if isinstance(value, np.ndarray):
-            parts.append((depth, name, value.dtype.str, value.shape, value.tobytes()))
+            parts.append((depth, name, value.dtype.str, value.shape, _array_bytes(value)))
         elif isinstance(value, (list, tuple)) and depth < 3:
             for item in value:
                 if hasattr(item, "__dict__"):
                     _fingerprint(item, parts, False, depth + 1)
                 elif isinstance(item, np.ndarray):
-                    parts.append((depth, name, item.tobytes()))
+                    parts.append((depth, name, item.dtype.str, item.shape, _array_bytes(item)))
                 else:
                     parts.append((depth, name, repr(item)))
         else:
