@@ -22,6 +22,9 @@ __all__ = ["PartitionError"]
 
 # One kernel call at a time per worker process, each with the worker's threads.
 _KERNEL_LOCK = threading.Lock()
+# Built once per worker: scanning the loaded libraries costs about 1 ms, more
+# than a small partition's E-step.
+_CONTROLLER = None
 
 
 class PartitionError(ValueError):
@@ -60,17 +63,21 @@ def kernel_threads(model):
     worker's Dask threads instead, and the lock keeps a worker's concurrent
     tasks from running their thread pools at the same time.
     """
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
 
     n = worker_threads()
     if n is None:  # run in the client process (a synchronous scheduler): leave it alone
         yield None
         return
     target = getattr(model, "model", model)  # HigherOrderHMM: its template
-    with _KERNEL_LOCK, threadpool_limits(limits=n, user_api="blas"):
-        if hasattr(target, "n_threads") and target.n_threads != n:
-            target.n_threads = n
-        yield n
+    with _KERNEL_LOCK:
+        if _CONTROLLER is None:
+            _CONTROLLER = ThreadpoolController()
+        with _CONTROLLER.limit(limits=n, user_api="blas"):
+            if hasattr(target, "n_threads") and target.n_threads != n:
+                target.n_threads = n
+            yield n
 
 
 @contextlib.contextmanager
