@@ -16,6 +16,7 @@ def viterbi(
     path: _I,
     n_threads: int,
     simd: bool = ...,
+    index: _I | None = ...,
 ) -> None: ...
 def sparse_viterbi(
     log_frameprob: _F,

@@ -24,9 +24,9 @@ cdef extern from "_viterbi_kernels.h" nogil:
     Py_ssize_t hmm_viterbi_work_size(Py_ssize_t n)
     void hmm_viterbi_pack(const double* log_a, Py_ssize_t n, double* out)
     double hmm_viterbi_sequence(
-        const double* log_frameprob, Py_ssize_t n_frames, const double* log_startprob,
-        const double* log_a, const double* log_endprob, void* bp, int bp_size,
-        double* work, int64_t* path, Py_ssize_t n, int simd)
+        const double* log_frameprob, const int64_t* index, Py_ssize_t n_frames,
+        const double* log_startprob, const double* log_a, const double* log_endprob,
+        void* bp, int bp_size, double* work, int64_t* path, Py_ssize_t n, int simd)
 
 ctypedef fused backpointer_t:
     uint8_t
@@ -35,7 +35,8 @@ ctypedef fused backpointer_t:
 
 
 def _viterbi_batch(
-    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
+    const int64_t[::1] index,             # IN (T_total,) table rows (checked), or None
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
     const double[::1] log_startprob,      # IN (N,)
     const double[:, ::1] log_a_packed,    # IN (N, n_pad) from hmm_viterbi_pack
@@ -51,6 +52,9 @@ def _viterbi_batch(
     cdef Py_ssize_t s, failed = 0, work_size = hmm_viterbi_work_size(n)
     cdef int bp_size = sizeof(backpointer_t)
     cdef double* work = NULL
+    cdef const int64_t* rows = NULL
+    if index is not None and index.shape[0] > 0:
+        rows = &index[0]
     # The back-pointer rows (O(T N) bytes a thread) come from NumPy, which backs
     # large arrays with huge pages; the O(N) scratch is each thread's own.
     with nogil:
@@ -60,8 +64,9 @@ def _viterbi_batch(
                 failed = 1
             else:
                 logprob[0] = hmm_viterbi_sequence(
-                    &log_frameprob[0, 0], offsets[1], &log_startprob[0], &log_a_packed[0, 0],
-                    &log_endprob[0], &backpointers[0, 0], bp_size, work, &path[0], n, simd)
+                    &log_frameprob[0, 0], rows, offsets[1], &log_startprob[0],
+                    &log_a_packed[0, 0], &log_endprob[0], &backpointers[0, 0], bp_size, work,
+                    &path[0], n, simd)
                 free(work)
         else:
             with parallel(num_threads=n_threads):
@@ -71,8 +76,11 @@ def _viterbi_batch(
                         failed += 1
                         continue
                     logprob[s] = hmm_viterbi_sequence(
-                        &log_frameprob[offsets[s], 0], offsets[s + 1] - offsets[s],
-                        &log_startprob[0], &log_a_packed[0, 0], &log_endprob[0],
+                        &log_frameprob[0, 0] if rows != NULL
+                        else &log_frameprob[offsets[s], 0],
+                        rows + offsets[s] if rows != NULL else NULL,
+                        offsets[s + 1] - offsets[s], &log_startprob[0], &log_a_packed[0, 0],
+                        &log_endprob[0],
                         &backpointers[threadid(), 0], bp_size, work, &path[offsets[s]], n,
                         simd)
                 free(work)
@@ -81,7 +89,7 @@ def _viterbi_batch(
 
 
 def viterbi(
-    const double[:, ::1] log_frameprob,   # IN (T_total, N)
+    const double[:, ::1] log_frameprob,   # IN (T_total, N), or (K, N) table with index
     const int64_t[::1] offsets,           # IN (n_seq + 1,)
     const double[::1] log_startprob,      # IN (N,)
     const double[:, ::1] log_transmat,    # IN (N, N)
@@ -90,20 +98,29 @@ def viterbi(
     int64_t[::1] path,                    # OUT (T_total,) best state path
     int n_threads,
     bint simd=True,
+    const int64_t[::1] index=None,        # IN (T_total,) table rows, or None
 ):
     """Most probable state path of every sequence and its joint log-probability.
 
-    ``simd=False`` forces the portable kernel (the tests check both agree exactly).
+    ``simd=False`` forces the portable kernel (the tests check both agree
+    exactly). With ``index``, frame ``t``'s log-likelihoods are row
+    ``index[t]`` of ``log_frameprob`` (a categorical model's table), and no
+    (T, N) matrix is read.
     """
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
-    cdef Py_ssize_t s, longest = 0
+    cdef Py_ssize_t s, t, longest = 0, n_rows = log_frameprob.shape[0]
+    cdef Py_ssize_t n_frames = n_rows if index is None else index.shape[0]
     cdef Py_ssize_t n_pad = hmm_vit_padded(n)
-    check_offsets(offsets, log_frameprob.shape[0])
+    if index is not None:
+        for t in range(n_frames):
+            if index[t] < 0 or index[t] >= n_rows:
+                raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+    check_offsets(offsets, n_frames)
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
     check_length(logprob.shape[0], n_seq, "logprob")
-    check_length(path.shape[0], log_frameprob.shape[0], "path")
+    check_length(path.shape[0], n_frames, "path")
     check_square(log_transmat.shape[0], log_transmat.shape[1], n, "log_transmat")
     n_threads = max(1, min(n_threads, n_seq))
     for s in range(n_seq):
@@ -121,7 +138,7 @@ def viterbi(
     row = longest * n_pad * np.dtype(dtype).itemsize
     backpointers = np.empty((n_threads, (row + 127) // 64 * 64 // np.dtype(dtype).itemsize),
                             dtype=dtype)
-    _viterbi_batch(log_frameprob, offsets, log_startprob, log_a_packed, log_endprob,
+    _viterbi_batch(log_frameprob, index, offsets, log_startprob, log_a_packed, log_endprob,
                    backpointers, logprob, path, n_threads, simd)
 
 

@@ -55,6 +55,11 @@ static void hmm_viterbi_pack(const double *log_a, ptrdiff_t n, double *out)
     }
 }
 
+/* Frame t's log-likelihoods: row t of a dense (n_frames, n) matrix, or row
+ * index[t] of a (K, n) table when index is not NULL (categorical emissions:
+ * no T x N matrix is materialised). */
+#define HMM_VIT_FRAME(t) (index ? log_frameprob + index[t] * n : log_frameprob + (t) * n)
+
 /* Back-pointer rows: element size 1, 2 or 4 (a compile-time constant after inlining). */
 HMM_INLINE ptrdiff_t hmm_vit_bp_get(const void *bp, ptrdiff_t k, int size)
 {
@@ -106,7 +111,7 @@ HMM_INLINE double hmm_vit_finish(const double *delta, const double *log_endprob,
 /* ------------------------------------------------------------ portable */
 
 HMM_INLINE double hmm_vit_portable(
-    const double *restrict log_frameprob, ptrdiff_t n_frames,
+    const double *restrict log_frameprob, const int64_t *restrict index, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
     double *restrict work, int64_t *restrict path, ptrdiff_t n, int size)
@@ -115,10 +120,11 @@ HMM_INLINE double hmm_vit_portable(
     double *delta = work, *next = work + n_pad, *tmp;
     double best[HMM_VIT_STRIP], arg[HMM_VIT_STRIP];
     ptrdiff_t t, i, j, j0, k;
+    const double *restrict first = HMM_VIT_FRAME(0);
     for (j = 0; j < n; j++)
-        delta[j] = log_startprob[j] + log_frameprob[j];
+        delta[j] = log_startprob[j] + first[j];
     for (t = 1; t < n_frames; t++) {
-        const double *restrict frame = log_frameprob + t * n;
+        const double *restrict frame = HMM_VIT_FRAME(t);
         for (j0 = 0; j0 < n_pad; j0 += HMM_VIT_STRIP) {
             const ptrdiff_t w = hmm_vit_strip(n_pad, j0);
             const double *restrict strip = log_a + j0 * n;
@@ -179,7 +185,7 @@ HMM_VIT_TARGET __m256i hmm_vit_mask(ptrdiff_t n_valid)
 
 /* N <= 4: delta lives in one register; rows beyond n are -inf. */
 HMM_VIT_TARGET double hmm_vit_avx2_small(
-    const double *restrict log_frameprob, ptrdiff_t n_frames,
+    const double *restrict log_frameprob, const int64_t *restrict index, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
     double *restrict work, int64_t *restrict path, ptrdiff_t n, int size)
@@ -196,7 +202,7 @@ HMM_VIT_TARGET double hmm_vit_avx2_small(
     ptrdiff_t t;
     /* lanes >= n: -inf (never read as sources, never chosen at the end) */
     delta = _mm256_add_pd(_mm256_maskload_pd(log_startprob, fmask),
-                          _mm256_maskload_pd(log_frameprob, fmask));
+                          _mm256_maskload_pd(HMM_VIT_FRAME(0), fmask));
     delta = _mm256_blendv_pd(ninf, delta, _mm256_castsi256_pd(fmask));
     for (t = 1; t < n_frames; t++) {
         const __m256d c0 = _mm256_add_pd(_mm256_permute4x64_pd(delta, 0x00), a0);
@@ -213,7 +219,7 @@ HMM_VIT_TARGET double hmm_vit_avx2_small(
         const __m256d g = _mm256_cmp_pd(m23, m01, _CMP_GT_OQ);
         const __m256d m = _mm256_max_pd(m23, m01);
         hmm_vit_store4(bp, t * 4, _mm256_blendv_pd(x01, x23, g), size);
-        delta = _mm256_add_pd(m, _mm256_maskload_pd(log_frameprob + t * n, fmask));
+        delta = _mm256_add_pd(m, _mm256_maskload_pd(HMM_VIT_FRAME(t), fmask));
     }
     _mm256_storeu_pd(work, delta);
     return hmm_vit_finish(work, log_endprob, bp, n_frames, n, 4, path, size);
@@ -279,7 +285,7 @@ HMM_VIT_BLOCK(3)
 HMM_VIT_BLOCK(4)
 
 HMM_VIT_TARGET double hmm_vit_avx2_blocked(
-    const double *restrict log_frameprob, ptrdiff_t n_frames,
+    const double *restrict log_frameprob, const int64_t *restrict index, ptrdiff_t n_frames,
     const double *restrict log_startprob, const double *restrict log_a,
     const double *restrict log_endprob, void *restrict bp,
     double *restrict work, int64_t *restrict path, ptrdiff_t n, int size)
@@ -289,13 +295,14 @@ HMM_VIT_TARGET double hmm_vit_avx2_blocked(
     const ptrdiff_t n_whole = n & ~(ptrdiff_t)3;
     const __m256i fmask = hmm_vit_mask(n - n_whole);
     double *delta = work, *next = work + n_pad, *tmp;
+    const double *restrict first = HMM_VIT_FRAME(0);
     ptrdiff_t t, j;
     for (j = 0; j < n; j++)
-        delta[j] = log_startprob[j] + log_frameprob[j];
+        delta[j] = log_startprob[j] + first[j];
     for (; j < n_pad; j++)
         delta[j] = -INFINITY;
     for (t = 1; t < n_frames; t++) {
-        const double *restrict frame = log_frameprob + t * n;
+        const double *restrict frame = HMM_VIT_FRAME(t);
         char *bp_row = (char *)bp + t * n_pad * size;
         for (j = 0; j < j_tail; j += 16)
             hmm_vit_block4(delta, log_a, n, n_pad, j, next, bp_row, size);
@@ -319,15 +326,16 @@ HMM_VIT_TARGET double hmm_vit_avx2_blocked(
 }
 
 #define HMM_VIT_AVX2_ENTRY(NAME, SIZE)                                                   \
-HMM_AVX2 HMM_NOINLINE double NAME(const double *log_frameprob, ptrdiff_t n_frames,       \
+HMM_AVX2 HMM_NOINLINE double NAME(const double *log_frameprob, const int64_t *index,    \
+                                  ptrdiff_t n_frames,                                    \
                                   const double *log_startprob, const double *log_a,      \
                                   const double *log_endprob, void *bp, double *work,     \
                                   int64_t *path, ptrdiff_t n)                            \
 {                                                                                        \
     if (n <= 4)                                                                          \
-        return hmm_vit_avx2_small(log_frameprob, n_frames, log_startprob, log_a,         \
+        return hmm_vit_avx2_small(log_frameprob, index, n_frames, log_startprob, log_a,  \
                                   log_endprob, bp, work, path, n, SIZE);                 \
-    return hmm_vit_avx2_blocked(log_frameprob, n_frames, log_startprob, log_a,           \
+    return hmm_vit_avx2_blocked(log_frameprob, index, n_frames, log_startprob, log_a,    \
                                 log_endprob, bp, work, path, n, SIZE);                   \
 }
 
@@ -340,36 +348,38 @@ HMM_VIT_AVX2_ENTRY(hmm_vit_avx2_4, 4)
 static inline ptrdiff_t hmm_viterbi_work_size(ptrdiff_t n) { return 3 * hmm_vit_padded(n); }
 
 /* Viterbi of one sequence.
- *   log_frameprob (n_frames, n); log_a (n, n_pad) padded with -inf;
- *   bp (n_frames, n_pad) scratch of bp_size-byte integers; work (3 n_pad,) scratch;
- *   path (n_frames,) output. simd: 0 runs the portable kernel whatever the CPU. */
+ *   log_frameprob (n_frames, n), or a (K, n) table whose row index[t] is frame
+ *   t's (index (n_frames,) in [0, K), checked by the caller; NULL: dense);
+ *   log_a (n, n_pad) padded with -inf; bp (n_frames, n_pad) scratch of
+ *   bp_size-byte integers; work (3 n_pad,) scratch; path (n_frames,) output.
+ *   simd: 0 runs the portable kernel whatever the CPU. */
 static double hmm_viterbi_sequence(
-    const double *log_frameprob, ptrdiff_t n_frames, const double *log_startprob,
-    const double *log_a, const double *log_endprob, void *bp, int bp_size, double *work,
-    int64_t *path, ptrdiff_t n, int simd)
+    const double *log_frameprob, const int64_t *index, ptrdiff_t n_frames,
+    const double *log_startprob, const double *log_a, const double *log_endprob, void *bp,
+    int bp_size, double *work, int64_t *path, ptrdiff_t n, int simd)
 {
 #if HMM_DISPATCH_AVX2
     if (simd && hmm_cpu_avx2()) {
         if (bp_size == 1)
-            return hmm_vit_avx2_1(log_frameprob, n_frames, log_startprob, log_a,
+            return hmm_vit_avx2_1(log_frameprob, index, n_frames, log_startprob, log_a,
                                   log_endprob, bp, work, path, n);
         if (bp_size == 2)
-            return hmm_vit_avx2_2(log_frameprob, n_frames, log_startprob, log_a,
+            return hmm_vit_avx2_2(log_frameprob, index, n_frames, log_startprob, log_a,
                                   log_endprob, bp, work, path, n);
-        return hmm_vit_avx2_4(log_frameprob, n_frames, log_startprob, log_a,
+        return hmm_vit_avx2_4(log_frameprob, index, n_frames, log_startprob, log_a,
                               log_endprob, bp, work, path, n);
     }
 #else
     (void)simd;
 #endif
     if (bp_size == 1)
-        return hmm_vit_portable(log_frameprob, n_frames, log_startprob, log_a, log_endprob,
-                                bp, work, path, n, 1);
+        return hmm_vit_portable(log_frameprob, index, n_frames, log_startprob, log_a,
+                                log_endprob, bp, work, path, n, 1);
     if (bp_size == 2)
-        return hmm_vit_portable(log_frameprob, n_frames, log_startprob, log_a, log_endprob,
-                                bp, work, path, n, 2);
-    return hmm_vit_portable(log_frameprob, n_frames, log_startprob, log_a, log_endprob,
-                            bp, work, path, n, 4);
+        return hmm_vit_portable(log_frameprob, index, n_frames, log_startprob, log_a,
+                                log_endprob, bp, work, path, n, 2);
+    return hmm_vit_portable(log_frameprob, index, n_frames, log_startprob, log_a,
+                            log_endprob, bp, work, path, n, 4);
 }
 
 #endif  /* HMM_CORE_VITERBI_KERNELS_H */

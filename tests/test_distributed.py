@@ -6,6 +6,8 @@ a killed worker does not change the result, and bad data names its partition.
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import dask.array as da
@@ -285,6 +287,15 @@ def test_kernels_use_the_workers_threads_one_call_at_a_time(client, categorical)
     for pid in {r["pid"] for r in reports}:  # no two kernel sections of a worker overlap
         spans = sorted((r["start"], r["end"]) for r in reports if r["pid"] == pid)
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_dask_is_imported_only_when_used():
+    code = ("import sys, hmm_core, hmm_core.distributed as hd; "
+            "hd.from_numpy([[0], [1]]); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
 
 
 def test_scheduler_local_n_and_missing_client(categorical):

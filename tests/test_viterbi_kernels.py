@@ -82,3 +82,34 @@ def test_long_sequence_exact(n):
         lp, path = _kernel(ls, np.log(transmat), frames, offsets, np.zeros(n), 1, simd)
         assert_array_equal(lp, ref_lp)
         assert_array_equal(path, ref_path)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 16, 17, 70, 257])
+@pytest.mark.parametrize("kind", ["dense", "ties", "impossible"])
+def test_indexed_frames_equal_dense(n, kind):
+    # A categorical model hands the kernel its (K, N) table and a frame index.
+    rng = np.random.default_rng([n, len(kind), 7])
+    ls, transmat, log_a, frames, offsets, le = _problem(rng, n, kind)
+    table = frames[:5].copy()
+    index = rng.integers(0, table.shape[0], size=frames.shape[0]).astype(np.int64)
+    dense = np.ascontiguousarray(table[index])
+    for simd in (True, False):
+        for n_threads in (1, 2):
+            want = _kernel(ls, log_a, dense, offsets, le, n_threads, simd)
+            logprob = np.empty(offsets.shape[0] - 1)
+            path = np.empty(index.shape[0], dtype=np.int64)
+            _viterbi.viterbi(table, offsets, ls, log_a, le, logprob, path, n_threads, simd,
+                             index=index)
+            assert_array_equal(logprob, want[0])
+            assert_array_equal(path, want[1])
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_index_out_of_range_is_refused(bad):
+    table = np.zeros((5, 3))
+    index = np.zeros(10, dtype=np.int64)
+    index[4] = bad
+    offsets = np.array([0, 10], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"index must lie in \[0, 5\)"):
+        _viterbi.viterbi(table, offsets, np.zeros(3), np.zeros((3, 3)), np.zeros(3),
+                         np.empty(1), np.empty(10, dtype=np.int64), 1, index=index)

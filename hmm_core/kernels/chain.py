@@ -163,17 +163,18 @@ class ChainParams:
 
     def viterbi(self, log_frameprob, offsets, n_threads=None):
         """Per-sequence best-path log-probabilities and the concatenated paths."""
-        log_frameprob = dense(log_frameprob)
         logprob = np.empty(offsets.shape[0] - 1)
         path = np.empty(log_frameprob.shape[0], dtype=np.int64)
         if self.sparse is not None:
-            _viterbi.sparse_viterbi(log_frameprob, offsets, self.log_startprob, self.sparse,
-                                    self.log_endprob, logprob, path,
+            _viterbi.sparse_viterbi(dense(log_frameprob), offsets, self.log_startprob,
+                                    self.sparse, self.log_endprob, logprob, path,
                                     self._threads(n_threads, offsets))
             return logprob, path
+        # A categorical table is read through its index: no (T, N) matrix.
+        table, index = split(log_frameprob)
         _viterbi.viterbi(
-            log_frameprob, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
-            logprob, path, self._threads(n_threads, offsets),
+            table, offsets, self.log_startprob, self.log_transmat, self.log_endprob,
+            logprob, path, self._threads(n_threads, offsets), index=index,
         )
         return logprob, path
 
