@@ -30,7 +30,7 @@ cimport cython
 from libc.math cimport INFINITY, log
 from libc.stdint cimport int64_t, uint8_t
 
-from _checks cimport check_length, check_square
+from _checks cimport check_index, check_length, check_square
 
 cdef extern from "_simd.h" nogil:
     void hmm_vecmat(const double* x, const double* a, double* out, Py_ssize_t n)
@@ -51,13 +51,11 @@ cdef cython_buffer(Py_ssize_t n):
 
 cdef inline void _check_emit(const double[:, ::1] emit, const double[::1] shift,
                              const int64_t[::1] index, Py_ssize_t n) except *:
-    cdef Py_ssize_t t, k = emit.shape[0]
+    cdef Py_ssize_t k = emit.shape[0]
     if emit.shape[1] != n:
         raise ValueError(f"emit must have {n} columns, got {emit.shape[1]}")
     check_length(shift.shape[0], k, "shift")
-    for t in range(index.shape[0]):
-        if index[t] < 0 or index[t] >= k:
-            raise ValueError(f"index[{t}] = {index[t]} is outside 0..{k - 1}")
+    check_index(index, k)
 
 
 def forward_block(
@@ -168,9 +166,7 @@ def backward_block(
         check_square(trans_counts.shape[0], trans_counts.shape[1], n, "trans_counts")
     if emit.shape[1] != n:
         raise ValueError(f"emit must have {n} columns, got {emit.shape[1]}")
-    for t in range(n_frames):
-        if index[t] < 0 or index[t] >= k:
-            raise ValueError(f"index[{t}] = {index[t]} is outside 0..{k - 1}")
+    check_index(index, k)
     cdef double[::1] w = cython_buffer(n)
     cdef double[::1] nb = cython_buffer(n)
     cdef const double* prev

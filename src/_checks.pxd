@@ -16,6 +16,15 @@ cdef inline int check_offsets(const int64_t[::1] offsets, Py_ssize_t n_frames) e
     return 0
 
 
+cdef inline int check_index(const int64_t[::1] index, Py_ssize_t n_rows) except -1:
+    # Frame t reads row index[t] of a (n_rows, N) table.
+    cdef Py_ssize_t t
+    for t in range(index.shape[0]):
+        if index[t] < 0 or index[t] >= n_rows:
+            raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+    return 0
+
+
 cdef inline int check_square(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t n,
                              str name) except -1:
     if rows != n or cols != n:

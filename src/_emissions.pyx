@@ -19,7 +19,7 @@ from cython.parallel cimport prange
 from libc.math cimport M_PI, log
 from libc.stdint cimport int64_t
 
-from _checks cimport check_length
+from _checks cimport check_index, check_length
 
 cdef extern from "_gaussian.h" nogil:
     void hmm_diag_log_density(const double* x, Py_ssize_t n_frames, Py_ssize_t d,
@@ -173,9 +173,7 @@ def group_sum(
     if posteriors.shape[0] != n_frames:
         raise ValueError(f"posteriors must have {n_frames} rows, got {posteriors.shape[0]}")
     check_length(out.shape[1], n, "out columns")
-    for t in range(n_frames):
-        if index[t] < 0 or index[t] >= n_rows:
-            raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+    check_index(index, n_rows)
     with nogil:
         for t in range(n_frames):
             row = index[t]

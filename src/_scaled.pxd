@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm
 
-from _checks cimport check_length, check_offsets, check_square
+from _checks cimport check_index, check_length, check_offsets, check_square
 
 cdef extern from "_scaled.h" nogil:
     ctypedef void (*hmm_dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*,
@@ -122,9 +122,7 @@ cdef inline tuple scaled_setup(
     call.base.table_shift = NULL
     table = None
     if index is not None:
-        for t in range(call.n_frames):
-            if index[t] < 0 or index[t] >= n_rows:
-                raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+        check_index(index, n_rows)
         table_b = np.empty((n_rows, w))
         table_shift = np.empty(n_rows)
         hmm_table_exp(&log_frameprob[0, 0], n_rows, n, &table_b[0, 0], &table_shift[0])

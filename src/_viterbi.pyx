@@ -16,7 +16,7 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc
 
-from _checks cimport check_length, check_offsets, check_square
+from _checks cimport check_index, check_length, check_offsets, check_square
 from _sparse cimport Sparse, bind_sparse
 
 cdef extern from "_viterbi_kernels.h" nogil:
@@ -109,13 +109,11 @@ def viterbi(
     """
     cdef Py_ssize_t n = log_frameprob.shape[1]
     cdef Py_ssize_t n_seq = offsets.shape[0] - 1
-    cdef Py_ssize_t s, t, longest = 0, n_rows = log_frameprob.shape[0]
+    cdef Py_ssize_t s, longest = 0, n_rows = log_frameprob.shape[0]
     cdef Py_ssize_t n_frames = n_rows if index is None else index.shape[0]
     cdef Py_ssize_t n_pad = hmm_vit_padded(n)
     if index is not None:
-        for t in range(n_frames):
-            if index[t] < 0 or index[t] >= n_rows:
-                raise ValueError(f"index must lie in [0, {n_rows}), got {index[t]} at {t}")
+        check_index(index, n_rows)
     check_offsets(offsets, n_frames)
     check_length(log_startprob.shape[0], n, "log_startprob")
     check_length(log_endprob.shape[0], n, "log_endprob")
